@@ -1,0 +1,14 @@
+"""minimi: neural mutual-information estimation from scratch, on NumPy or CuPy.
+
+    import minimi as mm
+    x = mm.Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad  # array([2., 4.], dtype=float32)
+"""
+from . import backend, ops
+from .gradcheck import GradcheckError, gradcheck
+from .ops import *  # noqa: F401,F403 - the public table of ops
+from .tensor import Function, Tensor, is_grad_enabled, no_grad, sum_to
+
+__version__ = "0.1.0"

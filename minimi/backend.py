@@ -1,0 +1,113 @@
+"""Array backend: NumPy on the CPU, CuPy on a GPU. The only file that imports cupy.
+
+Everything else asks `get_array_module(array)` for `xp` and allocates with the
+input's dtype, so the NumPy tests exercise exactly the code that runs on CuPy.
+
+Choose the device with `MINIMI_DEVICE=cpu|gpu` (default cpu) or `use_device()`.
+"""
+import os
+
+import numpy as np
+
+try:  # cupy is optional: only GPU users install it (pip install cupy-cuda12x)
+    import cupy as cp
+    import cupyx
+except ImportError:  # pragma: no cover - depends on the machine
+    cp = None
+    cupyx = None
+
+DEVICES = ("cpu", "gpu")
+DEFAULT_DTYPE = np.float32  # train in float32; gradient checks use float64
+
+_device = None
+
+
+def _check_device(name):
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}: choose one of {', '.join(DEVICES)} "
+                         "(argument or MINIMI_DEVICE)")
+    if name == "gpu":
+        if cp is None:
+            raise RuntimeError("device 'gpu' needs CuPy: pip install cupy-cuda12x "
+                               "(or set MINIMI_DEVICE=cpu)")
+        try:
+            count = cp.cuda.runtime.getDeviceCount()
+        except Exception as error:  # CUDA driver missing or broken
+            raise RuntimeError(f"device 'gpu': CuPy is installed but CUDA fails: {error}") from error
+        if count == 0:
+            raise RuntimeError("device 'gpu': CuPy is installed but no CUDA device is visible")
+    return name
+
+
+def gpu_available():
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        _check_device("gpu")
+    except RuntimeError:
+        return False
+    return True
+
+
+def device():
+    """The active device name, 'cpu' or 'gpu' (from MINIMI_DEVICE on first use)."""
+    global _device
+    if _device is None:
+        _device = _check_device(os.environ.get("MINIMI_DEVICE", "cpu").strip().lower() or "cpu")
+    return _device
+
+
+def use_device(name):
+    """Make `name` ('cpu' or 'gpu') the active device; returns the previous one."""
+    global _device
+    previous = device()
+    _device = _check_device(name)
+    return previous
+
+
+def xp_of(name=None):
+    """The array module of a device (the active one by default)."""
+    return cp if (name or device()) == "gpu" else np
+
+
+def get_array_module(*arrays):
+    """numpy or cupy, whichever owns the arrays (numpy for Python scalars)."""
+    if cp is not None:
+        return cp.get_array_module(*arrays)
+    return np
+
+
+def to_device(array, name=None, dtype=None):
+    """Copy a NumPy array (or anything array-like) onto a device (the active one by default)."""
+    xp = xp_of(name)
+    return xp.asarray(array, dtype=dtype)
+
+
+def to_numpy(array):
+    """A NumPy array with the same values (copies from the GPU when needed)."""
+    if cp is not None and isinstance(array, cp.ndarray):
+        return cp.asnumpy(array)
+    return np.asarray(array)
+
+
+def random_generator(seed=None, name=None):
+    """A seeded generator on a device: numpy.random.Generator or cupy.random.Generator.
+
+    Both offer .standard_normal, .random, .integers and .permutation with
+    matching signatures for the calls minimi makes.
+    """
+    if (name or device()) == "gpu":
+        return cp.random.default_rng(seed)
+    return np.random.default_rng(seed)
+
+
+def scatter_add(target, indices, values):
+    """target[indices] += values, adding every repeated index (in place).
+
+    Plain `target[idx] += v` keeps only one of the repeated writes, on both
+    NumPy and CuPy; these two calls add them all.
+    """
+    if cp is not None and isinstance(target, cp.ndarray):
+        cupyx.scatter_add(target, indices, values)
+    else:
+        np.add.at(target, indices, values)
+    return target

@@ -1,0 +1,83 @@
+"""Check backward() against central differences, in float64.
+
+    from minimi import gradcheck
+    gradcheck(lambda x, w: (x @ w).relu(), [x_array, w_array])
+
+The output is contracted with a random cotangent u, so one backward pass gives
+the vector-Jacobian product uᵀJ for every input. Inputs with up to
+`max_entries` entries are checked entry by entry; larger ones along a random
+direction v, comparing (f(x+εv) − f(x−εv)) / 2ε with ⟨grad, v⟩.
+"""
+import numpy as np
+
+from . import backend
+from .tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """A gradient disagrees with its finite difference; the message says where."""
+
+
+def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries=512):
+    """Raise GradcheckError unless fn's backward matches finite differences.
+
+    fn: takes one Tensor per input and returns a Tensor (any shape).
+    inputs: arrays (or numbers); they are copied as float64 onto the active device.
+    Returns True so that it reads well in an assert.
+    """
+    rng = np.random.default_rng(seed)
+    xp = backend.xp_of()
+    arrays = [backend.to_device(backend.to_numpy(a), dtype=np.float64) for a in inputs]
+    tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    if out.dtype != np.float64:
+        raise GradcheckError(f"gradcheck: float64 inputs gave a {out.dtype} output")
+    u = xp.asarray(rng.standard_normal(out.shape))
+
+    def f(values):
+        with no_grad():
+            return float((fn(*[Tensor(v) for v in values]).data * u).sum())
+
+    if out.requires_grad:
+        out.backward(u)
+    for k, (a, t) in enumerate(zip(arrays, tensors)):
+        grad = t.grad if t.grad is not None else xp.zeros_like(a)
+        if a.size <= max_entries:
+            _check_entries(f, arrays, k, grad, eps, atol, rtol)
+        else:
+            _check_direction(f, arrays, k, grad, rng, eps, atol, rtol)
+    return True
+
+
+def _check_entries(f, arrays, k, grad, eps, atol, rtol):
+    a = arrays[k]
+    for index in np.ndindex(*a.shape):
+        saved = float(a[index])
+        a[index] = saved + eps
+        plus = f(arrays)
+        a[index] = saved - eps
+        minus = f(arrays)
+        a[index] = saved
+        _compare((plus - minus) / (2 * eps), float(grad[index]), atol, rtol,
+                 f"argument {k} (shape {a.shape}) at index {index}")
+
+
+def _check_direction(f, arrays, k, grad, rng, eps, atol, rtol):
+    a = arrays[k]
+    v = backend.get_array_module(a).asarray(rng.standard_normal(a.shape))
+    shifted = list(arrays)
+    shifted[k] = a + eps * v
+    plus = f(shifted)
+    shifted[k] = a - eps * v
+    minus = f(shifted)
+    _compare((plus - minus) / (2 * eps), float((grad * v).sum()), atol, rtol,
+             f"argument {k} (shape {a.shape}) along a random direction")
+
+
+def _compare(expected, received, atol, rtol, where):
+    if not abs(expected - received) <= atol + rtol * abs(expected):
+        raise GradcheckError(f"gradient of {where}: expected {expected:.8g} "
+                             f"(central difference), received {received:.8g} (backward), "
+                             f"difference {abs(expected - received):.3g}")

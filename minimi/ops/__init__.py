@@ -1,0 +1,60 @@
+"""The table of ops, and the Tensor operators and methods that call them.
+
+Each primitive lives with its backward in one of: elementwise.py, reduce.py,
+shape.py, linalg.py, conv.py. nn.py holds compositions (log_softmax,
+cross_entropy).
+"""
+from ..tensor import Tensor
+from .conv import conv2d, global_avg_pool2d, max_pool2d
+from .elementwise import (abs_, add, clip, div, exp, log, maximum, minimum, mul, neg, pow,
+                          relu, sigmoid, softplus, sqrt, sub, tanh)
+from .linalg import matmul
+from .nn import cross_entropy, log_softmax
+from .reduce import logmeanexp, logsumexp, max, mean, sum
+from .shape import broadcast_to, concatenate, diagonal, getitem, reshape, stack, transpose
+
+__all__ = [
+    "abs_", "add", "broadcast_to", "clip", "concatenate", "conv2d", "cross_entropy",
+    "diagonal", "div", "exp", "getitem", "global_avg_pool2d", "log", "log_softmax",
+    "logmeanexp", "logsumexp", "matmul", "max", "max_pool2d", "maximum", "mean", "minimum",
+    "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softplus", "sqrt", "stack", "sub",
+    "sum", "tanh", "transpose",
+]
+
+# Operators: derived ones swap their arguments (b - a is sub(b, a)).
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__neg__ = neg
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, base: exp(mul(self, log(Tensor.constant(base, self))))
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__getitem__ = getitem
+Tensor.__abs__ = abs_
+
+# Methods, named as in NumPy.
+Tensor.exp = exp
+Tensor.log = log
+Tensor.sqrt = sqrt
+Tensor.abs = abs_
+Tensor.tanh = tanh
+Tensor.relu = relu
+Tensor.sigmoid = sigmoid
+Tensor.softplus = softplus
+Tensor.clip = clip
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.logsumexp = logsumexp
+Tensor.logmeanexp = logmeanexp
+Tensor.reshape = reshape
+Tensor.transpose = transpose
+Tensor.T = property(lambda self: transpose(self))
+Tensor.broadcast_to = broadcast_to
+Tensor.diagonal = diagonal

@@ -1,0 +1,140 @@
+"""Convolution and pooling on channels-last images.
+
+Images inside minimi are NHWC, (N, H, W, C): the layout in which im2col
+columns come straight out of `sliding_window_view` and the matmul output is
+already the next layer's input. Weights keep the usual (OC, C, KH, KW).
+"""
+from ..backend import get_array_module, scatter_add
+from ..tensor import Function
+from .reduce import mean
+
+# How the input gradient folds columns back: "slices" adds into strided slices,
+# once per kernel offset; "add_at" scatters with one np.add.at. `bench/` measures
+# both (python -m bench col2im); slices won on this project's machines.
+COL2IM = "slices"
+
+
+def _out_size(n, k, stride, padding):
+    return (n + 2 * padding - k) // stride + 1
+
+
+def _im2col(x, KH, KW, stride, padding):
+    """Columns (N·OH·OW, KH·KW·C) of a padded NHWC image, one row per output pixel."""
+    xp = get_array_module(x)
+    N, H, W, C = x.shape
+    if padding:
+        padded = xp.zeros((N, H + 2 * padding, W + 2 * padding, C), dtype=x.dtype)
+        padded[:, padding:padding + H, padding:padding + W] = x
+        x = padded
+    windows = xp.lib.stride_tricks.sliding_window_view(x, (KH, KW), axis=(1, 2))
+    windows = windows[:, ::stride, ::stride]  # (N, OH, OW, C, KH, KW), a view
+    N, OH, OW = windows.shape[:3]
+    # (KH, KW, C) order makes each kernel offset a contiguous run of C in the columns
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(N * OH * OW, KH * KW * C), OH, OW
+
+
+def _col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW):
+    """The adjoint of _im2col: add each column entry back to the pixel it came from."""
+    xp = get_array_module(gcols)
+    N, H, W, C = x_shape
+    gcols = gcols.reshape(N, OH, OW, KH, KW, C)
+    gx = xp.zeros((N, H + 2 * padding, W + 2 * padding, C), dtype=gcols.dtype)
+    if COL2IM == "add_at":
+        i = (xp.arange(OH) * stride)[:, None, None, None] + xp.arange(KH)[None, None, :, None]
+        j = (xp.arange(OW) * stride)[None, :, None, None] + xp.arange(KW)[None, None, None, :]
+        scatter_add(gx, (slice(None), i, j), gcols)
+    else:
+        for di in range(KH):
+            for dj in range(KW):
+                gx[:, di:di + stride * (OH - 1) + 1:stride,
+                   dj:dj + stride * (OW - 1) + 1:stride] += gcols[:, :, :, di, dj]
+    return gx[:, padding:padding + H, padding:padding + W] if padding else gx
+
+
+class Conv2d(Function):
+    """y[n, i, j, o] = b[o] + Σ_{c,di,dj} x_pad[n, s·i+di, s·j+dj, c] · W[o, c, di, dj]."""
+
+    def forward(self, x, W, b=None):
+        if x.ndim != 4 or W.ndim != 4 or x.shape[3] != W.shape[1]:
+            raise ValueError(f"conv2d: input {x.shape} (N, H, W, C) and weight {W.shape} "
+                             "(OC, C, KH, KW) need matching C")
+        OC, C, KH, KW = W.shape
+        N, H, Wd, _ = x.shape
+        if _out_size(H, KH, self.stride, self.padding) < 1 or \
+                _out_size(Wd, KW, self.stride, self.padding) < 1:
+            raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
+                             f"with padding {self.padding}")
+        self.cols, OH, OW = _im2col(x, KH, KW, self.stride, self.padding)
+        self.Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
+        self.x_shape, self.W_shape, self.OH, self.OW = x.shape, W.shape, OH, OW
+        y = self.cols @ self.Wm.T
+        if b is not None:
+            y += b
+        return y.reshape(N, OH, OW, OC)
+
+    def backward(self, gy):
+        OC, C, KH, KW = self.W_shape
+        gy = gy.reshape(-1, OC)
+        gx = gW = gb = None
+        if self.needs_grad[0]:
+            gx = _col2im(gy @ self.Wm, self.x_shape, KH, KW, self.stride, self.padding,
+                         self.OH, self.OW)
+        if self.needs_grad[1]:
+            gW = (gy.T @ self.cols).reshape(OC, KH, KW, C).transpose(0, 3, 1, 2)
+        if len(self.needs_grad) == 3 and self.needs_grad[2]:
+            gb = gy.sum(axis=0)
+        return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
+
+
+class MaxPool2d(Function):
+    """Non-overlapping k×k max pooling (stride k); trailing rows/columns are dropped.
+
+    The max over the k² strided slices is ~20x faster than a reshape-and-max;
+    the index of the winning slice is kept for backward.
+    """
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        k = self.kernel
+        N, H, W, C = x.shape
+        OH, OW = H // k, W // k
+        if OH < 1 or OW < 1:
+            raise ValueError(f"max_pool2d: kernel {k} does not fit input {x.shape} (N, H, W, C)")
+        parts = [x[:, di:OH * k:k, dj:OW * k:k] for di in range(k) for dj in range(k)]
+        y = parts[0].copy()
+        self.argmax = xp.zeros(y.shape, dtype=xp.uint8)
+        for index, part in enumerate(parts[1:], start=1):
+            better = part > y
+            xp.copyto(self.argmax, index, where=better)
+            xp.maximum(y, part, out=y)
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        k = self.kernel
+        _, OH, OW, _ = gy.shape
+        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
+        for index in range(k * k):
+            di, dj = divmod(index, k)
+            xp.multiply(gy, self.argmax == index, out=gx[:, di:OH * k:k, dj:OW * k:k])
+        return gx
+
+
+# ---- public functions -------------------------------------------------------
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D convolution (cross-correlation). x (N, H, W, C), weight (OC, C, KH, KW),
+    bias (OC,) -> (N, OH, OW, OC) with OH = (H + 2·padding − KH) // stride + 1."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*inputs, stride=int(stride), padding=int(padding))
+
+
+def max_pool2d(x, kernel=2):
+    """k×k max pooling with stride k. x (N, H, W, C) -> (N, H//k, W//k, C)."""
+    return MaxPool2d.apply(x, kernel=int(kernel))
+
+
+def global_avg_pool2d(x):
+    """Mean over the spatial axes. x (N, H, W, C) -> (N, C)."""
+    return mean(x, axis=(1, 2))
