@@ -1,0 +1,1 @@
+"""minimi's benchmarks: `python -m bench <name> [options]`."""

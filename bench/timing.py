@@ -1,0 +1,58 @@
+"""Timing helpers shared by the benchmarks: warm-up, median of repeats, machine facts."""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def median_ms(fn, repeats=20, warmup=3):
+    """Median wall time of fn() in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def blas_info():
+    """BLAS library name/version and thread counts, as far as this NumPy tells."""
+    info = {"threads_env": {k: os.environ.get(k) for k in
+                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                            if os.environ.get(k)}}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}".strip()
+    except Exception:  # older NumPy: no dict mode
+        info["blas"] = "unknown"
+    try:
+        import threadpoolctl  # optional: exact thread counts when installed
+        info["threadpools"] = [{"api": p["internal_api"], "threads": p["num_threads"]}
+                               for p in threadpoolctl.threadpool_info()]
+    except ImportError:
+        pass
+    return info
+
+
+def machine():
+    """Facts that a benchmark figure is meaningless without."""
+    return {"python": sys.version.split()[0], "numpy": np.__version__,
+            "platform": platform.platform(), "processor": platform.machine(),
+            "cpu_count": os.cpu_count(), **blas_info()}
+
+
+def write_json(path, payload):
+    """Write JSON atomically (temporary file, then rename)."""
+    if not path:
+        return
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2)
+    os.replace(tmp, path)
