@@ -7,8 +7,12 @@
     x.grad  # array([2., 4.], dtype=float32)
 """
 from . import backend, ops
+from .critics import ConcatCritic, SeparableCritic, one_hot_critic
 from .gradcheck import GradcheckError, gradcheck
+from .layers import MLP, Conv2d, Linear, SmallCNN
+from .module import Module, Parameter
 from .ops import *  # noqa: F401,F403 - the public table of ops
+from .optim import SGD, Adam, clip_grad_norm
 from .tensor import Function, Tensor, is_grad_enabled, no_grad, sum_to
 
 __version__ = "0.1.0"

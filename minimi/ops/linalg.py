@@ -38,3 +38,70 @@ class MatMul(Function):
 
 def matmul(a, b):
     return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """y = x @ W + b, optionally followed by ReLU in the same pass.
+
+    x (N, I), W (I, O), b (O,) or absent. Fusing bias and ReLU into the matmul's
+    output buffer saves two passes over (N, O) in forward and one in backward.
+    """
+
+    def forward(self, x, W, b=None):
+        if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
+            raise ValueError(f"linear: input {x.shape} and weight {W.shape} do not align "
+                             "(expected (N, I) and (I, O))")
+        y = x @ W
+        if b is not None:
+            y += b
+        if self.relu:
+            get_array_module(y).maximum(y, 0.0, out=y)
+            self.y = y
+        self.x, self.W = x, W
+        return y
+
+    def backward(self, gy):
+        if self.relu:
+            gy = gy * (self.y > 0)
+        gx = gy @ self.W.T if self.needs_grad[0] else None
+        gW = self.x.T @ gy if self.needs_grad[1] else None
+        if len(self.needs_grad) == 2:
+            return gx, gW
+        return gx, gW, gy.sum(axis=0) if self.needs_grad[2] else None
+
+
+def linear(x, weight, bias=None, relu=False):
+    """x @ weight + bias, then ReLU if relu=True. x (N, I), weight (I, O), bias (O,)."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Linear.apply(*inputs, relu=bool(relu))
+
+
+class PairwiseSum(Function):
+    """y[i·B + j] = a[i] + c[j] for every pair, optionally then ReLU.
+
+    a (A, H), c (B, H) -> (A·B, H): the first layer of a concat critic on all
+    pairs, [x_i; y_j]·W = x_i·W_x + y_j·W_y, without materializing the pairs.
+    """
+
+    def forward(self, a, c):
+        if a.ndim != 2 or c.ndim != 2 or a.shape[1] != c.shape[1]:
+            raise ValueError(f"pairwise_sum: shapes {a.shape} and {c.shape}: expected "
+                             "(A, H) and (B, H)")
+        y = a[:, None, :] + c[None, :, :]
+        if self.relu:
+            get_array_module(y).maximum(y, 0.0, out=y)
+            self.y = y
+        self.A, self.B = a.shape[0], c.shape[0]
+        return y.reshape(self.A * self.B, a.shape[1])
+
+    def backward(self, gy):
+        g = gy.reshape(self.A, self.B, -1)
+        if self.relu:
+            g = g * (self.y > 0)
+        return (g.sum(axis=1) if self.needs_grad[0] else None,
+                g.sum(axis=0) if self.needs_grad[1] else None)
+
+
+def pairwise_sum(a, c, relu=False):
+    """All-pairs sum a[i] + c[j], flattened to (A·B, H); ReLU if relu=True."""
+    return PairwiseSum.apply(a, c, relu=bool(relu))

@@ -1,0 +1,131 @@
+"""Layers and networks: Linear, MLP, Conv2d and the SmallCNN of the CIFAR benchmarks."""
+import math
+
+import numpy as np
+
+from . import ops
+from .backend import DEFAULT_DTYPE
+from .module import Module, Parameter
+
+INITS = ("uniform", "normal")
+ACTIVATIONS = {"relu": ops.relu, "tanh": ops.tanh, "sigmoid": ops.sigmoid,
+               "softplus": ops.softplus}
+
+
+def _rng(rng):
+    """Initial weights always come from a NumPy generator (the same on CPU and GPU)."""
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    return rng
+
+
+def init_weight(shape, fan_in, init, rng):
+    """'uniform': U(±1/√fan_in), PyTorch's default; 'normal': N(0, 0.05²), Keras's random_normal."""
+    if init == "uniform":
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape)
+    if init == "normal":
+        return rng.normal(0.0, 0.05, shape)
+    raise ValueError(f"unknown init {init!r}: choose one of {', '.join(INITS)}")
+
+
+class Linear(Module):
+    """y = x @ weight + bias. weight (in, out), bias (out,).
+
+    init='uniform' draws weight and bias from U(±1/√in) (PyTorch's default);
+    init='normal' draws weight from N(0, 0.05²) with a zero bias (Keras's).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, init="uniform", rng=None,
+                 dtype=DEFAULT_DTYPE):
+        rng = _rng(rng)
+        self.weight = Parameter(init_weight((in_features, out_features), in_features, init, rng),
+                                dtype=dtype)
+        if bias:
+            b = (init_weight((out_features,), in_features, init, rng) if init == "uniform"
+                 else np.zeros(out_features))
+            self.bias = Parameter(b, dtype=dtype)
+        else:
+            self.bias = None
+
+    def forward(self, x, relu=False):
+        """x (N, in) -> (N, out); relu=True fuses the activation into the same op."""
+        return ops.linear(x, self.weight, self.bias, relu=relu)
+
+
+class MLP(Module):
+    """Linear layers of `sizes` (e.g. [20, 256, 256, 32]) with an activation between
+    them and none after the last. ReLU is fused into its Linear."""
+
+    def __init__(self, sizes, activation="relu", init="uniform", last_bias=True, rng=None,
+                 dtype=DEFAULT_DTYPE):
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs at least input and output, got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP: unknown activation {activation!r}: choose one of "
+                             f"{', '.join(ACTIVATIONS)}")
+        rng = _rng(rng)
+        last = len(sizes) - 2
+        self.layers = [Linear(a, b, bias=(i < last or last_bias), init=init, rng=rng, dtype=dtype)
+                       for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        self.activation = activation
+
+    def forward(self, x):
+        """x (N, sizes[0]) -> (N, sizes[-1])."""
+        for layer in self.layers[:-1]:
+            if self.activation == "relu":
+                x = layer(x, relu=True)
+            else:
+                x = ACTIVATIONS[self.activation](layer(x))
+        return self.layers[-1](x)
+
+
+class Conv2d(Module):
+    """k×k convolution on NHWC images; weight (OC, C, k, k), PyTorch's uniform init."""
+
+    def __init__(self, in_channels, out_channels, kernel=3, stride=1, padding=1, rng=None,
+                 dtype=DEFAULT_DTYPE):
+        rng = _rng(rng)
+        fan_in = in_channels * kernel * kernel
+        self.weight = Parameter(init_weight((out_channels, in_channels, kernel, kernel), fan_in,
+                                            "uniform", rng), dtype=dtype)
+        self.bias = Parameter(init_weight((out_channels,), fan_in, "uniform", rng), dtype=dtype)
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, relu=False):
+        """x (N, H, W, C) -> (N, OH, OW, OC)."""
+        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, relu=relu)
+
+
+class SmallCNN(Module):
+    """Three conv3×3–ReLU–maxpool blocks (32, 64, 128 channels), Linear(2048→256)–ReLU,
+    then a head: head='logits' adds Linear(256→num_classes); head='embedding'
+    returns the 256-d features.
+
+    Input: float32 images (N, 32, 32, C), channels last.
+    """
+
+    HEADS = ("logits", "embedding")
+
+    def __init__(self, num_classes=10, head="logits", in_channels=3, rng=None,
+                 dtype=DEFAULT_DTYPE):
+        if head not in self.HEADS:
+            raise ValueError(f"SmallCNN: unknown head {head!r}: choose one of "
+                             f"{', '.join(self.HEADS)}")
+        rng = _rng(rng)
+        channels = [in_channels, 32, 64, 128]
+        self.convs = [Conv2d(a, b, rng=rng, dtype=dtype) for a, b in zip(channels, channels[1:])]
+        self.fc = Linear(128 * 4 * 4, 256, rng=rng, dtype=dtype)
+        self.head = Linear(256, num_classes, rng=rng, dtype=dtype) if head == "logits" else None
+
+    def forward(self, x):
+        """x (N, 32, 32, C) -> (N, num_classes) logits or (N, 256) embeddings."""
+        if x.ndim != 4 or x.shape[1:3] != (32, 32):
+            raise ValueError(f"SmallCNN: expected images (N, 32, 32, C) channels-last, "
+                             f"got shape {x.shape}")
+        for conv in self.convs:
+            # max-pool and ReLU commute (ReLU is monotone): pooling first makes the
+            # ReLU and its backward mask 4x cheaper
+            x = ops.relu(ops.max_pool2d(conv(x)))
+        x = self.fc(x.reshape(x.shape[0], -1), relu=True)
+        return x if self.head is None else self.head(x)
