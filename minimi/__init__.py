@@ -8,7 +8,7 @@
 """
 from . import backend, ops
 from .critics import ConcatCritic, SeparableCritic, one_hot_critic
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradcheck_module
 from .layers import MLP, Conv2d, Linear, SmallCNN
 from .module import Module, Parameter
 from .ops import *  # noqa: F401,F403 - the public table of ops

@@ -25,11 +25,40 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries
     inputs: arrays (or numbers); they are copied as float64 onto the active device.
     Returns True so that it reads well in an assert.
     """
-    rng = np.random.default_rng(seed)
-    xp = backend.xp_of()
     arrays = [backend.to_device(backend.to_numpy(a), dtype=np.float64) for a in inputs]
     tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    out = fn(*tensors)
+
+    def run(values, record):
+        if record:
+            return fn(*tensors)
+        return fn(*[Tensor(v) for v in values])
+
+    return _check(run, arrays, lambda: [t.grad for t in tensors], eps, atol, rtol, seed,
+                  max_entries)
+
+
+def gradcheck_module(module, fn, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries=512):
+    """The same check for every parameter of a module: fn() runs the module and
+    returns a Tensor. The module is converted to float64 first (in place)."""
+    module.astype(np.float64)
+    params = module.parameters()
+
+    def run(values, record):
+        for p, v in zip(params, values):
+            p.data = v
+        return fn()
+
+    module.zero_grad()
+    return _check(run, [p.data for p in params], lambda: [p.grad for p in params], eps, atol,
+                  rtol, seed, max_entries)
+
+
+def _check(run, arrays, analytic, eps, atol, rtol, seed, max_entries):
+    """run(values, record) evaluates the function at `values` (recording a graph
+    when record=True); analytic() returns the gradients backward left."""
+    rng = np.random.default_rng(seed)
+    xp = backend.xp_of()
+    out = run(arrays, True)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     if out.dtype != np.float64:
@@ -38,16 +67,18 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries
 
     def f(values):
         with no_grad():
-            return float((fn(*[Tensor(v) for v in values]).data * u).sum())
+            return float((run(values, False).data * u).sum())
 
     if out.requires_grad:
         out.backward(u)
-    for k, (a, t) in enumerate(zip(arrays, tensors)):
-        grad = t.grad if t.grad is not None else xp.zeros_like(a)
+    grads = analytic()
+    for k, a in enumerate(arrays):
+        grad = grads[k] if grads[k] is not None else xp.zeros_like(a)
         if a.size <= max_entries:
             _check_entries(f, arrays, k, grad, eps, atol, rtol)
         else:
             _check_direction(f, arrays, k, grad, rng, eps, atol, rtol)
+    f(arrays)  # leave a module's parameters at their original values
     return True
 
 

@@ -171,3 +171,12 @@ def test_exp_overflows_where_the_formula_does():
     # exp is not shielded: NWJ's explosion must be visible, not hidden
     with np.errstate(over="ignore"):
         assert value(mm.exp(T([100.0], np.float32)))[0] == np.inf
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_max_pool2d_ties_send_the_gradient_to_the_first_entry(k):
+    x = T(np.zeros((1, k, k, 2)), requires_grad=True)  # every window is one big tie
+    mm.max_pool2d(x, k).sum().backward()
+    expected = np.zeros((1, k, k, 2))
+    expected[0, 0, 0, :] = 1.0
+    np.testing.assert_array_equal(to_numpy(x.grad), expected)
