@@ -1,0 +1,101 @@
+"""The MI bounds of Choi & Lee (2022) and their regularized twins.
+
+    from minimi import bounds
+    result = bounds.remine(scores)            # scores: (B, B) Tensor, Gaussian pairing
+    result.value, result.objective            # the MI estimate; what training ascends
+    bounds.infonce(logits, pairing="supervised", labels=y)
+    loss = bounds.make("renwj", target=0.0)   # a callable with its parameters bound
+
+Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
+"""
+import inspect
+
+from .estimators import (Bound, MovingAverage, infonce, js, mine, mine_ema, nwj, reinfonce,
+                         rejs, remine, renwj, resmile, retuba, smile, smile_js, tuba)
+from .pairings import (PAIRINGS, Contrastive, Diagonal, NoPositivePairs, Selection, Separate,
+                       Supervised, make_pairing)
+
+BOUNDS = {
+    "mine": mine, "smile": smile, "infonce": infonce, "nwj": nwj, "tuba": tuba, "js": js,
+    "remine": remine, "resmile": resmile, "reinfonce": reinfonce, "renwj": renwj,
+    "retuba": retuba, "rejs": rejs,
+    "mine_ema": mine_ema, "smile_js": smile_js,
+}
+ORIGINALS = ("mine", "smile", "infonce", "nwj", "tuba", "js")
+_TWINS = {name: "re" + name for name in ORIGINALS}
+
+
+def regularized(name):
+    """The regularized twin of an original bound: regularized('nwj') == 'renwj'."""
+    if name not in _TWINS:
+        raise ValueError(f"{name!r} has no regularized twin: the twins are of "
+                         f"{', '.join(ORIGINALS)}")
+    return _TWINS[name]
+
+
+def original(name):
+    """The bound a regularized one is built on: original('renwj') == 'nwj'."""
+    for base, twin in _TWINS.items():
+        if twin == name:
+            return base
+    raise ValueError(f"{name!r} is not a regularized bound: those are "
+                     f"{', '.join(_TWINS.values())}")
+
+
+def parameters(name):
+    """{parameter: default} that a bound accepts beyond scores/pairing/labels."""
+    _known(name)
+    skip = {"scores", "pairing", "labels", "state"}
+    return {p.name: p.default for p in inspect.signature(BOUNDS[name]).parameters.values()
+            if p.name not in skip}
+
+
+def make(name, **params):
+    """A callable loss(scores, pairing=None, labels=None) -> Bound with `params`
+    bound; unknown parameters are an error listing the valid ones. mine_ema's
+    moving average lives in the callable (its `.state`)."""
+    valid = parameters(name)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; valid: "
+                         f"{', '.join(f'{k}={v}' for k, v in valid.items()) or 'none'}")
+    fn = BOUNDS[name]
+    if name == "mine_ema":
+        state = MovingAverage(params.pop("momentum", 0.9))
+
+        def loss(scores, pairing=None, labels=None):
+            return fn(scores, pairing, labels, state=state)
+        loss.state = state
+    else:
+        def loss(scores, pairing=None, labels=None):
+            return fn(scores, pairing, labels, **params)
+    loss.name, loss.params = name, dict(params)
+    return loss
+
+
+def parse(spec):
+    """'renwj:target=0,lam=0.1' -> ('renwj', {'target': 0.0, 'lam': 0.1}), checked."""
+    name, _, rest = spec.strip().partition(":")
+    _known(name)
+    params = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, text = item.partition("=")
+        if not eq:
+            raise ValueError(f"{spec!r}: parameter {item!r} needs the form name=value")
+        try:
+            params[key.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"{spec!r}: parameter {key.strip()} must be a number, "
+                             f"got {text!r}") from None
+    make(name, **params)  # validates the names
+    return name, params
+
+
+def _known(name):
+    if name not in BOUNDS:
+        raise ValueError(f"unknown bound {name!r}: choose one of {', '.join(BOUNDS)}")
+
+
+__all__ = ["BOUNDS", "Bound", "Contrastive", "Diagonal", "MovingAverage", "NoPositivePairs",
+           "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "make",
+           "make_pairing", "original", "parameters", "parse", "regularized", *BOUNDS]

@@ -1,0 +1,179 @@
+"""Which scores are joint samples and which are marginal ones (SPEC §1).
+
+A pairing turns a critic's output into a `Selection`: the joint scores S_J,
+the marginal scores S_M (both 1-D Tensors) and InfoNCE's normalizer m. Each
+experiment's rule lives here once; the bounds never index a score matrix.
+
+| pairing      | scores             | S_J                       | S_M                    | InfoNCE rows          |
+|--------------|--------------------|---------------------------|------------------------|-----------------------|
+| Diagonal     | (B, B)             | diagonal                  | off-diagonal, B(B−1)   | full rows, log B      |
+| Separate     | (joint, marginal)  | the joint vector          | the marginal vector    | —                     |
+| Supervised   | (B, K) logits      | L[i, y_i]                 | all B·K entries        | rows over K, log K    |
+| Contrastive  | (B, B) Gram        | off-diagonal, same label  | all off-diagonal       | rows j≠i, log(B−1),   |
+|              |                    |                           |                        | weighted by positives |
+"""
+import math
+
+from .. import ops
+from ..backend import get_array_module
+from ..tensor import Tensor
+
+
+class NoPositivePairs(ValueError):
+    """A contrastive batch in which no two samples share a label: SPEC skips it."""
+
+
+class Selection:
+    """S_J and S_M of one batch, and InfoNCE's normalizer (computed on demand)."""
+
+    def __init__(self, pairing, scores, joint, marginal):
+        self.pairing, self.scores = pairing, scores
+        self.joint, self.marginal = joint, marginal
+
+    @property
+    def clip_joint_in_smile(self):
+        return self.pairing.clip_joint_in_smile
+
+    def nce_normalizer(self):
+        """m = weighted mean over rows of (logsumexp(row) − log(row length))."""
+        return self.pairing.nce_normalizer(self)
+
+
+def _square(scores, who):
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1]:
+        raise ValueError(f"{who}: needs a square (B, B) score matrix, got shape {scores.shape}")
+    if scores.shape[0] < 2:
+        raise ValueError(f"{who}: a batch of {scores.shape[0]} has an empty marginal set "
+                         "(no off-diagonal entries); use a batch of at least 2")
+    return scores.shape[0]
+
+
+def _off_diagonal(xp, B):
+    return ~xp.eye(B, dtype=bool)
+
+
+def _labels(labels, rows, xp, who):
+    if labels is None:
+        raise ValueError(f"{who}: needs labels")
+    labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if labels.shape != (rows,):
+        raise ValueError(f"{who}: labels of shape {labels.shape} for {rows} score rows: "
+                         f"expected ({rows},)")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{who}: labels must be integers, got dtype {labels.dtype}")
+    return labels
+
+
+class Diagonal:
+    """Gaussian experiments: S[i, j] = T(x_i, y_j); pairs (x_i, y_i) are joint."""
+
+    name = "gaussian"
+    clip_joint_in_smile = False
+
+    def select(self, scores):
+        B = _square(scores, "gaussian pairing")
+        off = _off_diagonal(get_array_module(scores.data), B)
+        return Selection(self, scores, ops.diagonal(scores), scores[off])
+
+    def nce_normalizer(self, selection):
+        S = selection.scores
+        return ops.logsumexp(S, axis=1).mean() - math.log(S.shape[1])
+
+
+class Separate:
+    """One-hot study: scores = (joint vector, marginal vector) from separate draws."""
+
+    name = "onehot"
+    clip_joint_in_smile = False
+
+    def select(self, scores):
+        if not isinstance(scores, (tuple, list)) or len(scores) != 2:
+            raise ValueError("onehot pairing: scores must be a pair (joint scores, marginal scores)")
+        joint, marginal = (s.reshape(-1) for s in scores)
+        if joint.size == 0 or marginal.size == 0:
+            raise ValueError(f"onehot pairing: empty score vector (joint {joint.size}, "
+                             f"marginal {marginal.size} entries)")
+        return Selection(self, None, joint, marginal)
+
+    def nce_normalizer(self, selection):
+        raise ValueError("InfoNCE needs a score matrix; the onehot pairing has separate "
+                         "joint and marginal vectors")
+
+
+class Supervised:
+    """Supervised benchmark: logits L (B, K) = f(x), T(x, y) = L[·, y]."""
+
+    name = "supervised"
+    clip_joint_in_smile = True
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def select(self, scores):
+        if scores.ndim != 2:
+            raise ValueError(f"supervised pairing: needs logits (B, K), got shape {scores.shape}")
+        xp = get_array_module(scores.data)
+        B, K = scores.shape
+        labels = _labels(self.labels, B, xp, "supervised pairing")
+        if B and (int(labels.min()) < 0 or int(labels.max()) >= K):
+            raise ValueError(f"supervised pairing: labels must lie in [0, {K}), got "
+                             f"[{int(labels.min())}, {int(labels.max())}]")
+        return Selection(self, scores, scores[xp.arange(B), labels], scores.reshape(-1))
+
+    def nce_normalizer(self, selection):
+        L = selection.scores
+        return ops.logsumexp(L, axis=1).mean() - math.log(L.shape[1])
+
+
+class Contrastive:
+    """Contrastive benchmark: S = Z Zᵀ; distinct samples with the same label are joint."""
+
+    name = "contrastive"
+    clip_joint_in_smile = True
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def select(self, scores):
+        B = _square(scores, "contrastive pairing")
+        xp = get_array_module(scores.data)
+        labels = _labels(self.labels, B, xp, "contrastive pairing")
+        off = _off_diagonal(xp, B)
+        positive = (labels[:, None] == labels[None, :]) & off
+        if not bool(positive.any()):
+            raise NoPositivePairs(f"contrastive pairing: no two of the {B} samples share a "
+                                  "label (no joint pair); SPEC skips such a batch")
+        selection = Selection(self, scores, scores[positive], scores[off])
+        selection.positives_per_row = positive.sum(axis=1)
+        return selection
+
+    def nce_normalizer(self, selection):
+        B = selection.scores.shape[0]
+        rows = selection.marginal.reshape(B, B - 1)          # row i without S[i, i]
+        lse = ops.logsumexp(rows, axis=1) - math.log(B - 1)
+        count = selection.positives_per_row
+        weights = (count / count.sum()).astype(rows.dtype)   # a row's weight: its positives
+        return (lse * weights).sum()
+
+
+PAIRINGS = {"gaussian": Diagonal, "onehot": Separate, "supervised": Supervised,
+            "contrastive": Contrastive}
+
+
+def make_pairing(pairing=None, labels=None, scores=None):
+    """A pairing object from a name, an object, or (pairing=None) the scores' form:
+    a pair of vectors is 'onehot', anything else 'gaussian'."""
+    if pairing is None:
+        if labels is not None:
+            raise ValueError("labels given without a pairing: say pairing='supervised' or "
+                             "'contrastive'")
+        pairing = "onehot" if isinstance(scores, (tuple, list)) else "gaussian"
+    if not isinstance(pairing, str):
+        return pairing
+    if pairing not in PAIRINGS:
+        raise ValueError(f"unknown pairing {pairing!r}: choose one of {', '.join(PAIRINGS)}")
+    if pairing in ("supervised", "contrastive"):
+        return PAIRINGS[pairing](labels)
+    if labels is not None:
+        raise ValueError(f"the {pairing} pairing takes no labels")
+    return PAIRINGS[pairing]()
