@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 DEPS := $(VENV)/.installed
 endif
 
-.PHONY: test test-gpu bench deps clean
+.PHONY: test test-gpu bench bench-speed deps clean
 
 deps: $(DEPS)
 
@@ -35,6 +35,9 @@ test-gpu: deps
 
 bench: deps
 	@echo "make bench: not built yet (the instability studies arrive with the experiments issue)."
+
+bench-speed: deps
+	$(PY) -m bench speed --json bench-speed.json
 
 clean:
 	rm -rf $(VENV) .deps-active .pytest_cache

@@ -87,8 +87,9 @@ class Module:
             if value.dtype.kind != "f":
                 raise ValueError(f"{source}: parameter {name!r} has dtype {value.dtype}, "
                                  "expected floating point")
-            xp = backend.get_array_module(p.data)  # stay on the parameter's device
-            p.data = xp.asarray(value, dtype=p.data.dtype)
+            # in place: the parameter stays on its device, in its dtype, and inside
+            # any optimizer buffer it is a view of
+            p.data[...] = backend.get_array_module(p.data).asarray(value)
 
     def save(self, path):
         """Write the state dict to `path` (.npz) atomically: temporary file, then rename."""

@@ -175,8 +175,13 @@ class Tensor:
                 if node._freed:
                     raise RuntimeError("backward() through a graph that was already freed: "
                                        "pass retain_graph=True to the first backward()")
-                # a leaf: copy, so that in-place updates of one .grad never reach another
-                node.grad = g.copy() if node.grad is None else node.grad + g
+                # a leaf: accumulate in place (an optimizer may own .grad as a view of
+                # its flat buffer); a first gradient is copied so that no two leaves
+                # ever share an array
+                if node.grad is None:
+                    node.grad = g.copy()
+                else:
+                    node.grad += g
                 continue
             gxs = fn.backward(g)
             if not isinstance(gxs, tuple):

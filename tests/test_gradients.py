@@ -35,3 +35,16 @@ def test_conv2d_input_gradient_both_col2im(monkeypatch, mode, stride, padding):
 def test_large_input_uses_random_direction():
     # 40·30 = 1200 entries > max_entries: checked along a random direction
     assert mm.gradcheck(lambda a, b: mm.logsumexp(a @ b, axis=1), [n(40, 30), n(30, 3)])
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in CASES
+                                  if name.startswith(("conv2d", "max_pool2d"))])
+def test_threaded_paths_give_the_same_gradients(monkeypatch, name):
+    """Large convolutions and poolings split the batch across threads; force that
+    split (3 uneven chunks) on the small cases and check them again."""
+    from minimi import backend
+    monkeypatch.setattr(backend, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setenv("MINIMI_THREADS", "3")
+    _, fn, inputs = next(case for case in CASES if case[0] == name)
+    inputs = [np.concatenate([a] * 3) if i == 0 else a for i, a in enumerate(inputs)]  # N ≥ 3
+    assert mm.gradcheck(fn, inputs)

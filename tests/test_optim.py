@@ -62,7 +62,7 @@ def test_adam_keeps_float32():
     opt = mm.Adam([p], lr=0.1)
     (p * p).sum().backward()
     opt.step()
-    assert p.data.dtype == np.float32 and opt.m[0].dtype == np.float32
+    assert p.data.dtype == np.float32 and opt.moments[0][0].dtype == np.float32
 
 
 def test_optimizer_arguments_are_checked():

@@ -12,6 +12,7 @@ experiment's rule lives here once; the bounds never index a score matrix.
 | Contrastive  | (B, B) Gram        | off-diagonal, same label  | all off-diagonal       | rows j≠i, log(B−1),   |
 |              |                    |                           |                        | weighted by positives |
 """
+import functools
 import math
 
 from .. import ops
@@ -24,15 +25,22 @@ class NoPositivePairs(ValueError):
 
 
 class Selection:
-    """S_J and S_M of one batch, and InfoNCE's normalizer (computed on demand)."""
+    """S_J, S_M and InfoNCE's normalizer of one batch, each computed on first use
+    (InfoNCE never needs S_M; most bounds never need the normalizer)."""
 
-    def __init__(self, pairing, scores, joint, marginal):
+    def __init__(self, pairing, scores):
         self.pairing, self.scores = pairing, scores
-        self.joint, self.marginal = joint, marginal
+        self.clip_joint_in_smile = pairing.clip_joint_in_smile
 
-    @property
-    def clip_joint_in_smile(self):
-        return self.pairing.clip_joint_in_smile
+    @functools.cached_property
+    def joint(self):
+        """S_J, a 1-D Tensor."""
+        return self.pairing.joint(self)
+
+    @functools.cached_property
+    def marginal(self):
+        """S_M, a 1-D Tensor."""
+        return self.pairing.marginal(self)
 
     def nce_normalizer(self):
         """m = weighted mean over rows of (logsumexp(row) − log(row length))."""
@@ -71,9 +79,14 @@ class Diagonal:
     clip_joint_in_smile = False
 
     def select(self, scores):
-        B = _square(scores, "gaussian pairing")
-        off = _off_diagonal(get_array_module(scores.data), B)
-        return Selection(self, scores, ops.diagonal(scores), scores[off])
+        _square(scores, "gaussian pairing")
+        return Selection(self, scores)
+
+    def joint(self, s):
+        return ops.diagonal(s.scores)
+
+    def marginal(self, s):
+        return s.scores[_off_diagonal(get_array_module(s.scores.data), s.scores.shape[0])]
 
     def nce_normalizer(self, selection):
         S = selection.scores
@@ -89,11 +102,17 @@ class Separate:
     def select(self, scores):
         if not isinstance(scores, (tuple, list)) or len(scores) != 2:
             raise ValueError("onehot pairing: scores must be a pair (joint scores, marginal scores)")
-        joint, marginal = (s.reshape(-1) for s in scores)
+        joint, marginal = scores
         if joint.size == 0 or marginal.size == 0:
             raise ValueError(f"onehot pairing: empty score vector (joint {joint.size}, "
                              f"marginal {marginal.size} entries)")
-        return Selection(self, None, joint, marginal)
+        return Selection(self, scores)
+
+    def joint(self, s):
+        return s.scores[0].reshape(-1)
+
+    def marginal(self, s):
+        return s.scores[1].reshape(-1)
 
     def nce_normalizer(self, selection):
         raise ValueError("InfoNCE needs a score matrix; the onehot pairing has separate "
@@ -118,7 +137,15 @@ class Supervised:
         if B and (int(labels.min()) < 0 or int(labels.max()) >= K):
             raise ValueError(f"supervised pairing: labels must lie in [0, {K}), got "
                              f"[{int(labels.min())}, {int(labels.max())}]")
-        return Selection(self, scores, scores[xp.arange(B), labels], scores.reshape(-1))
+        selection = Selection(self, scores)
+        selection.rows, selection.labels = xp.arange(B), labels
+        return selection
+
+    def joint(self, s):
+        return s.scores[s.rows, s.labels]
+
+    def marginal(self, s):
+        return s.scores.reshape(-1)
 
     def nce_normalizer(self, selection):
         L = selection.scores
@@ -143,15 +170,21 @@ class Contrastive:
         if not bool(positive.any()):
             raise NoPositivePairs(f"contrastive pairing: no two of the {B} samples share a "
                                   "label (no joint pair); SPEC skips such a batch")
-        selection = Selection(self, scores, scores[positive], scores[off])
-        selection.positives_per_row = positive.sum(axis=1)
+        selection = Selection(self, scores)
+        selection.positive, selection.off = positive, off
         return selection
+
+    def joint(self, s):
+        return s.scores[s.positive]
+
+    def marginal(self, s):
+        return s.scores[s.off]
 
     def nce_normalizer(self, selection):
         B = selection.scores.shape[0]
         rows = selection.marginal.reshape(B, B - 1)          # row i without S[i, i]
         lse = ops.logsumexp(rows, axis=1) - math.log(B - 1)
-        count = selection.positives_per_row
+        count = selection.positive.sum(axis=1)
         weights = (count / count.sum()).astype(rows.dtype)   # a row's weight: its positives
         return (lse * weights).sum()
 

@@ -3,6 +3,19 @@ from ..backend import get_array_module
 from ..tensor import Function, sum_to
 
 
+def _matmul(a, b):
+    """a @ b for 2-D arrays; an outer product (inner dimension 1) is done by
+    broadcasting, which BLAS's gemm runs ~4x slower."""
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1:
+        return a * b
+    return a @ b
+
+
+def sum_rows(g):
+    """g.sum(axis=0) of a tall 2-D array, as a matrix-vector product (~4x faster)."""
+    return get_array_module(g).ones(g.shape[0], dtype=g.dtype) @ g
+
+
 class MatMul(Function):
     """a @ b. A 1-D a is a row vector, a 1-D b a column vector (then squeezed)."""
 
@@ -63,11 +76,11 @@ class Linear(Function):
     def backward(self, gy):
         if self.relu:
             gy = gy * (self.y > 0)
-        gx = gy @ self.W.T if self.needs_grad[0] else None
+        gx = _matmul(gy, self.W.T) if self.needs_grad[0] else None
         gW = self.x.T @ gy if self.needs_grad[1] else None
         if len(self.needs_grad) == 2:
             return gx, gW
-        return gx, gW, gy.sum(axis=0) if self.needs_grad[2] else None
+        return gx, gW, sum_rows(gy) if self.needs_grad[2] else None
 
 
 def linear(x, weight, bias=None, relu=False):

@@ -1,0 +1,128 @@
+"""Training-step speed: forward, backward and Adam, median after warm-up.
+
+    python -m bench speed [--json FILE] [--repeats N]
+
+Workloads (float32):
+  separable_b64   separable critic 20→256→256→32 per side, InfoNCE, B=64
+  separable_b512  the same at B=512
+  concat_b64      concat critic 40→256→256→1 on all 64·64 pairs, MINE
+  smallcnn_b128   SmallCNN on 128 images 32×32×3, cross-entropy
+
+Each is also given as a ratio to a plain NumPy float32 1024³ matmul timed in
+the same run (`gemm1024_ms`): the machine's practical limit. Targets from the
+issue: separable_b64 ≤ 0.10×, concat_b64 ≤ 1.7×, smallcnn_b128 ≤ 8×.
+"""
+import argparse
+import resource
+import sys
+
+import numpy as np
+
+import minimi as mm
+from minimi import bounds
+
+from .timing import machine, median_ms, write_json
+
+TARGETS = {"separable_b64": 0.10, "concat_b64": 1.7, "smallcnn_b128": 8.0}
+
+
+def _mlp_flops(sizes, rows):
+    """Multiply-adds ×2 of an MLP's forward pass on `rows` inputs."""
+    return 2 * rows * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def separable(B, rng):
+    critic = mm.SeparableCritic(20, 20, hidden=(256, 256), embed_dim=32, rng=0)
+    opt = mm.Adam(critic.parameters(), lr=5e-4)
+    x = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
+    y = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
+
+    def step():
+        opt.zero_grad()
+        (-bounds.infonce(critic(x, y)).objective).backward()
+        opt.step()
+    # forward ≈ two MLPs and the score matmul; backward ≈ 2× forward
+    flops = 3 * (2 * _mlp_flops([20, 256, 256, 32], B) + 2 * B * B * 32)
+    return step, flops
+
+
+def concat(B, rng):
+    critic = mm.ConcatCritic(20, 20, hidden=(256, 256), rng=0)
+    opt = mm.Adam(critic.parameters(), lr=5e-4)
+    x = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
+    y = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
+
+    def step():
+        opt.zero_grad()
+        (-bounds.mine(critic(x, y)).objective).backward()
+        opt.step()
+    flops = 3 * _mlp_flops([40, 256, 256, 1], B * B)  # as if every pair ran the whole MLP
+    return step, flops
+
+
+def smallcnn(B, rng):
+    cnn = mm.SmallCNN(num_classes=10, rng=0)
+    opt = mm.Adam(cnn.parameters(), lr=1e-3)
+    images = mm.Tensor(rng.standard_normal((B, 32, 32, 3)).astype(np.float32))
+    labels = rng.integers(0, 10, B)
+
+    def step():
+        opt.zero_grad()
+        mm.cross_entropy(cnn(images), labels).backward()
+        opt.step()
+    conv = sum(2 * B * hw * hw * 9 * c_in * c_out
+               for hw, c_in, c_out in ((32, 3, 32), (16, 32, 64), (8, 64, 128)))
+    fc = _mlp_flops([2048, 256, 10], B)
+    flops = 3 * (conv + fc) - 2 * B * 32 * 32 * 9 * 3 * 32  # no input gradient for the images
+    return step, flops
+
+
+WORKLOADS = {
+    "separable_b64": lambda rng: separable(64, rng),
+    "separable_b512": lambda rng: separable(512, rng),
+    "concat_b64": lambda rng: concat(64, rng),
+    "smallcnn_b128": lambda rng: smallcnn(128, rng),
+}
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench speed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--repeats", type=int, default=20, help="timed steps per workload")
+    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    args = parser.parse_args(argv)
+    names = args.only.split(",") if args.only else list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 1024)).astype(np.float32)
+    b = rng.standard_normal((1024, 1024)).astype(np.float32)
+    gemm = median_ms(lambda: a @ b, repeats=max(args.repeats, 10))
+    info = machine()
+    print(f"numpy {info['numpy']}, BLAS {info.get('blas')}, {info['cpu_count']} cpus; "
+          f"gemm1024 {gemm:.2f} ms", file=sys.stderr)
+    print(f"{'workload':16}{'ms':>9}{'GFLOP/s':>9}{'× gemm':>9}{'target':>9}  ")
+    results = {}
+    for name in names:
+        step, flops = WORKLOADS[name](rng)
+        repeats = max(5, args.repeats // 3) if name.startswith("smallcnn") else args.repeats
+        ms = median_ms(step, repeats=repeats, warmup=3)
+        results[name] = {"ms": ms, "gflops": flops / ms / 1e6, "ratio_to_gemm": ms / gemm,
+                         "target_ratio": TARGETS.get(name), "peak_rss_mb": peak_rss_mb()}
+        target = TARGETS.get(name)
+        verdict = "" if target is None else ("met" if ms / gemm <= target else "MISSED")
+        print(f"{name:16}{ms:9.2f}{flops / ms / 1e6:9.1f}{ms / gemm:9.3f}"
+              f"{'' if target is None else f'{target:9.2f}'}  {verdict}")
+    print(f"peak resident memory {peak_rss_mb():.0f} MB (whole process)")
+    write_json(args.json, {"machine": info, "gemm1024_ms": gemm, "workloads": results})
+
+
+if __name__ == "__main__":
+    main()
