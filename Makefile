@@ -12,7 +12,10 @@ PY := $(VENV)/bin/python
 DEPS := $(VENV)/.installed
 endif
 
-.PHONY: test test-gpu bench bench-speed deps clean
+PROFILE ?= quick
+OUT ?= results
+
+.PHONY: test test-gpu bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed deps clean
 
 deps: $(DEPS)
 
@@ -33,8 +36,26 @@ test: deps
 test-gpu: deps
 	MINIMI_DEVICE=gpu $(PY) -m pytest -q tests
 
+# The paper's instability studies; PROFILE=paper for the paper's settings (hours).
 bench: deps
-	@echo "make bench: not built yet (the instability studies arrive with the experiments issue)."
+	$(PY) -m bench onehot --profile $(PROFILE) --out $(OUT)
+	$(PY) -m bench cstar --profile $(PROFILE) --out $(OUT)
+	$(PY) -m bench gaussian --profile $(PROFILE) --out $(OUT)
+	@echo
+	@echo "Summaries: $(OUT)/onehot/summary.md $(OUT)/cstar/summary.md $(OUT)/gaussian/summary.md"
+	@echo "Figures:   $(OUT)/onehot/*.png $(OUT)/cstar/cstar.png $(OUT)/gaussian/*.png"
+
+bench-onehot: deps
+	$(PY) -m bench onehot --profile $(PROFILE) --out $(OUT)
+
+bench-cstar: deps
+	$(PY) -m bench cstar --profile $(PROFILE) --out $(OUT)
+
+bench-gaussian: deps
+	$(PY) -m bench gaussian --profile $(PROFILE) --out $(OUT)
+
+bench-report: deps
+	$(PY) -m bench report --out $(OUT)
 
 bench-speed: deps
 	$(PY) -m bench speed --json bench-speed.json

@@ -2,22 +2,34 @@
 import importlib
 import sys
 
+# name: (module, function, what it does)
 BENCHMARKS = {
-    "speed": "training-step time of the critics and the SmallCNN (forward, backward, Adam)",
-    "col2im": "conv2d input gradient: strided-slice adds against np.add.at",
+    "onehot": ("onehot", "main", "one-hot study: MINE drift, NWJ explosion (paper Figs. 1-3, 5)"),
+    "cstar": ("onehot", "main_cstar", "ReMINE with different C* (paper Fig. 4)"),
+    "gaussian": ("gaussian", "main", "20-D Gaussian staircase, all bounds (paper Fig. 7)"),
+    "report": ("report", "main", "rebuild summaries and figures from the run files"),
+    "speed": ("speed", "main",
+              "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),
+    "col2im": ("col2im", "main", "conv2d input gradient: strided-slice adds against np.add.at"),
 }
+
+
+def usage():
+    lines = ["usage: python -m bench <benchmark> [options]   (each has --help)", "", "benchmarks:"]
+    lines += [f"  {name:10} {what}" for name, (_, _, what) in BENCHMARKS.items()]
+    return "\n".join(lines)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
-        if argv and argv[0] not in ("-h", "--help"):
-            print(f"unknown benchmark {argv[0]!r}", file=sys.stderr)
-        print("usage: python -m bench <benchmark> [options]\n\nbenchmarks:")
-        for name, what in BENCHMARKS.items():
-            print(f"  {name:12} {what}")
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
-    importlib.import_module(f"bench.{argv[0]}").main(argv[1:])
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    if argv[0] not in BENCHMARKS:
+        print(f"unknown benchmark {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module, function, _ = BENCHMARKS[argv[0]]
+    getattr(importlib.import_module(f"bench.{module}"), function)(argv[1:])
     return 0
 
 
