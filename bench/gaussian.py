@@ -200,14 +200,16 @@ def _figure(setting, runs, out):
         ax = fig.panel(k // cols, k % cols, title=" vs ".join(names), xlabel="step",
                        ylabel="nats", ylim=(-2, top), xlim=(0, config["steps_per_level"] *
                                                             len(config["levels"])))
-        for name, color in zip(names, ("blue", "red", "green")):
-            r = min((r for r in runs if r["loss"] == name), key=lambda r: r["seed"])
+        shown = [(min((r for r in runs if r["loss"] == name), key=lambda r: r["seed"]), color)
+                 for name, color in zip(names, ("blue", "red", "green"))]
+        for r, color in shown:  # every raw curve first, so no EMA is hidden under one
+            ax.line(range(len(r["curves"]["value"])), r["curves"]["value"], color=color,
+                    lighten=0.7, width=1)
+        for r, color in shown:
+            label = r["loss"] + (f" (diverged at {r['diverged_at_step']})"
+                                 if r["status"] == "diverged" else "")
             values = r["curves"]["value"]
-            steps = list(range(len(values)))
-            label = name + (f" (diverged at {r['diverged_at_step']})"
-                            if r["status"] == "diverged" else "")
-            ax.line(steps, values, color=color, lighten=0.7, width=1)
-            ax.line(steps, ema(values, 200), color=color, width=2, label=label)
+            ax.line(range(len(values)), ema(values, 200), color=color, width=2, label=label)
         truth = [mi for mi in config["levels"] for _ in range(config["steps_per_level"])]
         ax.line(list(range(len(truth))), truth, color="black", width=1, label="true MI")
         ax.hline(math.log(B), color="gray", label=f"log {B}")

@@ -78,6 +78,18 @@ def common_arguments(parser, default_losses):
                         help="skip the summary and figures after the grid")
 
 
+def attach_values(argv, options):
+    """['--targets', '-5,2'] -> ['--targets=-5,2'], so that argparse does not take a
+    value starting with '-' for an option."""
+    argv, out = list(argv), []
+    while argv:
+        item = argv.pop(0)
+        if item in options and argv:
+            item = f"{item}={argv.pop(0)}"
+        out.append(item)
+    return out
+
+
 def seeds_from(args, default_count):
     if args.seed is not None:
         return [args.seed]

@@ -1,0 +1,150 @@
+"""The instability studies through their real code paths, at tiny sizes."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench import gaussian, onehot, report, runner
+
+RUN_KEYS = set(runner.RUN_KEYS)
+
+
+def run_files(root):
+    return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+                  if f.endswith(".json"))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def tiny_onehot(out, *extra):
+    onehot.main(["--out", str(out), "--seed", "0", "--steps", "40", "--batch-size", "8",
+                 "--losses", "mine,renwj:target=0", *extra])
+
+
+def test_onehot_writes_one_complete_file_per_run(tmp_path):
+    tiny_onehot(tmp_path)
+    files = run_files(tmp_path / "onehot")
+    assert [os.path.relpath(f, tmp_path) for f in files] == [
+        "onehot/batch8/mine/seed0.json", "onehot/batch8/renwj_target=0/seed0.json"]
+    run = load(files[1])
+    assert set(run) == RUN_KEYS
+    assert run["experiment"] == "onehot" and run["loss"] == "renwj:target=0"
+    assert run["loss_params"] == {"target": 0.0} and run["config"]["params"] == {"target": 0.0}
+    assert run["status"] == "ok" and run["diverged_at_step"] is None
+    for key in ("value", "objective", "first", "second", "on_mean", "off_min", "off_max"):
+        assert len(run["curves"][key]) == 40, key
+    assert run["versions"]["numpy"] == np.__version__
+    assert math.isfinite(run["final"]["value_last500"])
+    assert not [f for f in os.listdir(os.path.dirname(files[1])) if ".tmp" in f]
+    assert (tmp_path / "onehot" / "summary.md").exists()
+
+
+def test_existing_runs_are_skipped_and_force_reruns_them(tmp_path, capsys):
+    tiny_onehot(tmp_path)
+    path = tmp_path / "onehot/batch8/mine/seed0.json"
+    first = path.read_text()
+    os.utime(path, (1, 1))
+    tiny_onehot(tmp_path)
+    assert path.read_text() == first and os.stat(path).st_mtime == 1
+    assert "skip" in capsys.readouterr().err
+    tiny_onehot(tmp_path, "--force")
+    assert os.stat(path).st_mtime > 1
+
+
+def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path):
+    tiny_onehot(tmp_path)
+    done = tmp_path / "onehot/batch8/mine/seed0.json"
+    missing = tmp_path / "onehot/batch8/renwj_target=0/seed0.json"
+    os.remove(missing)
+    os.utime(done, (1, 1))
+    tiny_onehot(tmp_path)
+    assert missing.exists() and os.stat(done).st_mtime == 1
+
+
+def test_json_is_written_atomically(tmp_path):
+    path = tmp_path / "a" / "seed0.json"
+    runner.write_json(str(path), {"ok": 1})
+    with pytest.raises(ValueError):  # NaN is not JSON: nothing half-written replaces the file
+        runner.write_json(str(path), {"ok": float("nan")})
+    assert load(path) == {"ok": 1}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
+def test_divergence_is_recorded_and_the_grid_goes_on(tmp_path):
+    onehot.main(["--out", str(tmp_path), "--seed", "0", "--steps", "200", "--batch-size", "8",
+                 "--lr", "1000", "--losses", "nwj,remine"])
+    nwj = load(tmp_path / "onehot/batch8/nwj/seed0.json")
+    assert nwj["status"] == "diverged"
+    step = nwj["diverged_at_step"]
+    assert isinstance(step, int) and 0 <= step < 199
+    assert len(nwj["curves"]["value"]) == step + 1
+    assert nwj["curves"]["value"][-1] is None or nwj["curves"]["objective"][-1] is None
+    assert (tmp_path / "onehot/batch8/remine/seed0.json").exists()  # the next run still ran
+    summary = (tmp_path / "onehot/summary.md").read_text()
+    assert f"went NaN/inf at step {step}" in summary or f"| {step} |" in summary
+
+
+def test_gaussian_staircase_tiny(tmp_path):
+    gaussian.main(["--out", str(tmp_path), "--seed", "1", "--steps-per-level", "6",
+                   "--levels", "1,3", "--hidden", "8,8", "--losses", "mine,reinfonce,mine_ema"])
+    files = run_files(tmp_path / "gaussian")
+    assert len(files) == 3
+    run = load(files[0])
+    assert set(run) == RUN_KEYS and run["seed"] == 1
+    assert run["curves"]["true_mi"] == [1.0] * 6 + [3.0] * 6
+    assert set(run["final"]["levels"]) == {"1", "3"}
+    level = run["final"]["levels"]["3"]
+    assert level["mse"] == pytest.approx(level["bias"] ** 2 + level["variance"])
+    assert "| reinfonce |" in (tmp_path / "gaussian/summary.md").read_text()
+
+
+def test_gaussian_separable_critic_option(tmp_path):
+    gaussian.main(["--out", str(tmp_path), "--seed", "0", "--steps-per-level", "4",
+                   "--levels", "2", "--hidden", "8", "--critic", "separable", "--losses", "js"])
+    (path,) = run_files(tmp_path / "gaussian")
+    assert "separable_h8_b64_4steps" in path and load(path)["config"]["critic"] == "separable"
+
+
+def test_report_rebuilds_summaries_and_figures_from_the_files(tmp_path):
+    tiny_onehot(tmp_path, "--no-report")
+    assert not (tmp_path / "onehot/summary.md").exists()
+    report.main(["--out", str(tmp_path)])
+    assert "| 8 | mine |" in (tmp_path / "onehot/summary.md").read_text()
+    image = Image.open(tmp_path / "onehot/batch8.png")
+    image.verify()
+    assert image.size == (2 * 460, 2 * 260 + 30)  # 2 panels per loss, 2 losses, a title
+
+
+def test_cstar_figure_is_a_png_of_the_expected_size(tmp_path):
+    onehot.main_cstar(["--out", str(tmp_path), "--seed", "0", "--steps", "20",
+                       "--targets", "-2,2"])  # a value that starts with '-', as users type it
+    image = Image.open(tmp_path / "cstar/cstar.png")
+    assert image.format == "PNG" and image.size == (2 * 330, 280 + 30)
+
+
+def test_unknown_losses_and_parameters_list_the_valid_ones(tmp_path):
+    with pytest.raises(SystemExit, match="(?s)unknown bound 'mien'.*valid losses.*remine"):
+        tiny_onehot(tmp_path, "--losses", "mien")
+    with pytest.raises(SystemExit, match="unknown parameter.*tau.*valid: lam=1.0, target=0.0"):
+        tiny_onehot(tmp_path, "--losses", "remine:tau=3")
+
+
+def test_loss_lists_with_several_parameters():
+    assert runner.parse_losses("mine,renwj:target=0,lam=0.5,nwj") == [
+        ("mine", {}), ("renwj", {"target": 0.0, "lam": 0.5}), ("nwj", {})]
+
+
+def test_remine_pins_its_second_term_and_estimates_log16(tmp_path):
+    """The one real statistical check: batch 100, 1500 steps, λ = 0.1, C = 2."""
+    onehot.main_cstar(["--out", str(tmp_path), "--seed", "0", "--targets", "2",
+                       "--steps", "1500", "--no-report"])
+    run = load(tmp_path / "cstar/batch100/remine_lam=0.1_target=2/seed0.json")
+    values, second = run["curves"]["value"][-200:], run["curves"]["second"][-200:]
+    assert abs(np.mean(values) - math.log(16)) < 0.15
+    assert abs(np.mean(second) - 2.0) < 0.3
