@@ -18,7 +18,7 @@ import minimi as mm
 from minimi import bounds
 
 from . import runner
-from .plot import Figure, ema
+from minimi.plot import Figure, ema
 
 DIM = 20
 ALL_LOSSES = ("mine,smile,infonce,nwj,tuba,js,remine,resmile,reinfonce,renwj,retuba,rejs,"

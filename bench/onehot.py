@@ -19,7 +19,7 @@ import minimi as mm
 from minimi import bounds
 
 from . import runner
-from .plot import Figure
+from minimi.plot import Figure
 
 N = 16
 TRUE_MI = math.log(N)

@@ -8,6 +8,7 @@
 """
 from . import backend, ops
 from .critics import ConcatCritic, SeparableCritic, one_hot_critic
+from .estimate import EstimateResult, estimate
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module
 from .layers import MLP, Conv2d, Linear, SmallCNN
 from .module import Module, Parameter

@@ -38,10 +38,11 @@ class ConcatCritic(Module):
 class SeparableCritic(Module):
     """T(x, y) = g(x)·h(y) with two MLPs: critic(x, y) = g(x) h(y)ᵀ, (Bx, By)."""
 
-    def __init__(self, x_dim, y_dim, hidden=(256, 256), embed_dim=32, init="normal", rng=None):
+    def __init__(self, x_dim, y_dim, hidden=(256, 256), embed_dim=32, init="normal",
+                 activation="relu", rng=None):
         self.x_dim, self.y_dim = x_dim, y_dim
-        self.g = MLP([x_dim, *hidden, embed_dim], init=init, rng=rng)
-        self.h = MLP([y_dim, *hidden, embed_dim], init=init, rng=rng)
+        self.g = MLP([x_dim, *hidden, embed_dim], activation=activation, init=init, rng=rng)
+        self.h = MLP([y_dim, *hidden, embed_dim], activation=activation, init=init, rng=rng)
 
     def pairs(self, x, y):
         """x (N, x_dim), y (N, y_dim) -> (N,) scores g(x_i)·h(y_i)."""

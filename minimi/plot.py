@@ -1,5 +1,6 @@
 """Line plots drawn with Pillow: panels with axes, ticks, labels, legends,
-curves and reference lines. Enough for the paper's figures, nothing more.
+curves and reference lines. Enough for the paper's figures and the
+estimator's training curve, nothing more.
 
     fig = Figure(rows=1, cols=2, title="One-hot, batch 100")
     ax = fig.panel(0, 0, title="MINE", xlabel="step", ylabel="nats")
