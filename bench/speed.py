@@ -31,33 +31,30 @@ def _mlp_flops(sizes, rows):
     return 2 * rows * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def separable(B, rng):
-    critic = mm.SeparableCritic(20, 20, hidden=(256, 256), embed_dim=32, rng=0)
+def _critic_step(critic, bound, B, rng):
+    """One Adam step of a critic on a fixed batch of 20-D pairs, ascending `bound`."""
     opt = mm.Adam(critic.parameters(), lr=5e-4)
     x = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
     y = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
 
     def step():
         opt.zero_grad()
-        (-bounds.infonce(critic(x, y)).objective).backward()
+        (-bound(critic(x, y)).objective).backward()
         opt.step()
+    return step
+
+
+def separable(B, rng):
+    critic = mm.SeparableCritic(20, 20, hidden=(256, 256), embed_dim=32, rng=0)
     # forward ≈ two MLPs and the score matmul; backward ≈ 2× forward
     flops = 3 * (2 * _mlp_flops([20, 256, 256, 32], B) + 2 * B * B * 32)
-    return step, flops
+    return _critic_step(critic, bounds.infonce, B, rng), flops
 
 
 def concat(B, rng):
     critic = mm.ConcatCritic(20, 20, hidden=(256, 256), rng=0)
-    opt = mm.Adam(critic.parameters(), lr=5e-4)
-    x = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
-    y = mm.Tensor(rng.standard_normal((B, 20)).astype(np.float32))
-
-    def step():
-        opt.zero_grad()
-        (-bounds.mine(critic(x, y)).objective).backward()
-        opt.step()
     flops = 3 * _mlp_flops([40, 256, 256, 1], B * B)  # as if every pair ran the whole MLP
-    return step, flops
+    return _critic_step(critic, bounds.mine, B, rng), flops
 
 
 def smallcnn(B, rng):
@@ -106,7 +103,8 @@ def main(argv=None):
     b = rng.standard_normal((1024, 1024)).astype(np.float32)
     gemm = median_ms(lambda: a @ b, repeats=max(args.repeats, 10))
     info = machine()
-    print(f"numpy {info['numpy']}, BLAS {info.get('blas')}, {info['cpu_count']} cpus; "
+    print(f"numpy {info['numpy']}, BLAS {info.get('blas')} ({info.get('blas_threads')} threads), "
+          f"{info['cpu_count']} cpus; "
           f"gemm1024 {gemm:.2f} ms", file=sys.stderr)
     print(f"{'workload':16}{'ms':>9}{'GFLOP/s':>9}{'× gemm':>9}{'target':>9}  ")
     results = {}

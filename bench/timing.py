@@ -32,13 +32,28 @@ def blas_info():
         info["blas"] = f"{blas.get('name')} {blas.get('version')}".strip()
     except Exception:  # older NumPy: no dict mode
         info["blas"] = "unknown"
-    try:
-        import threadpoolctl  # optional: exact thread counts when installed
-        info["threadpools"] = [{"api": p["internal_api"], "threads": p["num_threads"]}
-                               for p in threadpoolctl.threadpool_info()]
-    except ImportError:
-        pass
+    info["blas_threads"] = openblas_threads()
     return info
+
+
+def openblas_threads():
+    """The thread count of the OpenBLAS that NumPy loaded, asked directly (None if unknown)."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            if hasattr(lib, name):
+                return int(getattr(lib, name)())
+    return None
 
 
 def machine():

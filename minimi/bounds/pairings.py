@@ -56,6 +56,11 @@ def _square(scores, who):
     return scores.shape[0]
 
 
+def _full_rows(S):
+    """InfoNCE's m when every row counts in full: mean_i logsumexp(S[i]) − log(row length)."""
+    return ops.logsumexp(S, axis=1).mean() - math.log(S.shape[1])
+
+
 def _off_diagonal(xp, B):
     return ~xp.eye(B, dtype=bool)
 
@@ -89,8 +94,7 @@ class Diagonal:
         return s.scores[_off_diagonal(get_array_module(s.scores.data), s.scores.shape[0])]
 
     def nce_normalizer(self, selection):
-        S = selection.scores
-        return ops.logsumexp(S, axis=1).mean() - math.log(S.shape[1])
+        return _full_rows(selection.scores)
 
 
 class Separate:
@@ -148,8 +152,7 @@ class Supervised:
         return s.scores.reshape(-1)
 
     def nce_normalizer(self, selection):
-        L = selection.scores
-        return ops.logsumexp(L, axis=1).mean() - math.log(L.shape[1])
+        return _full_rows(selection.scores)
 
 
 class Contrastive:
