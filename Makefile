@@ -15,7 +15,11 @@ endif
 PROFILE ?= quick
 OUT ?= results
 
-.PHONY: test test-gpu bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed deps clean
+.PHONY: test test-gpu bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed \
+	bench-slb bench-clb bench-lambda deps clean
+
+DATA ?= $(MINIMI_DATA)
+DATASET ?= cifar10
 
 deps: $(DEPS)
 
@@ -53,6 +57,14 @@ bench-cstar: deps
 
 bench-gaussian: deps
 	$(PY) -m bench gaussian --profile $(PROFILE) --out $(OUT)
+
+# The CIFAR benchmarks need the data set on disk: make bench-slb DATA=~/data
+bench-slb bench-clb bench-lambda: bench-%: deps
+	@if [ -z "$(DATA)" ]; then \
+	  echo "make $@ needs CIFAR: get cifar-10-python.tar.gz (or cifar-100-python.tar.gz) from"; \
+	  echo "https://www.cs.toronto.edu/~kriz/cifar.html, unpack it, then: make $@ DATA=DIR"; \
+	  exit 2; fi
+	$(PY) -m bench $* --data "$(DATA)" --dataset $(DATASET) --profile $(PROFILE) --out $(OUT)
 
 bench-report: deps
 	$(PY) -m bench report --out $(OUT)

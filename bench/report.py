@@ -3,12 +3,14 @@ run files alone (after an interrupted grid, or runs gathered from several machin
 import argparse
 import os
 
-from . import gaussian, onehot
+from . import cifar, gaussian, onehot
 
 REPORTS = {
     "onehot": lambda out: onehot.report(out, "onehot"),
     "cstar": lambda out: onehot.report(out, "cstar"),
     "gaussian": gaussian.report,
+    "slb": lambda out: cifar.report(out, "slb"),
+    "clb": lambda out: cifar.report(out, "clb"),
 }
 
 

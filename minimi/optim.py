@@ -1,6 +1,8 @@
 """Optimizers (SGD, Adam) and gradient-norm clipping. Updates are in place, on raw arrays."""
 import math
 
+import numpy as np
+
 from .backend import get_array_module
 
 
@@ -138,6 +140,27 @@ class Adam(Optimizer):
         xp.divide(m, tmp, out=tmp)
         tmp *= step_size
         p -= tmp
+
+    def state_dict(self):
+        """{'t', 'm', 'v'}: the step count and the moments as flat NumPy arrays."""
+        from .backend import to_numpy
+        flat = lambda views: np.concatenate([to_numpy(a).reshape(-1) for a in views])  # noqa
+        return {"t": self.t, "m": flat(self.m_views), "v": flat(self.v_views)}
+
+    def load_state_dict(self, state):
+        """Restore what state_dict() returned (same parameters, same order)."""
+        total = sum(p.size for p in self.params)
+        for key in ("m", "v"):
+            if np.asarray(state[key]).shape != (total,):
+                raise ValueError(f"Adam state: {key!r} has shape {np.asarray(state[key]).shape}, "
+                                 f"expected ({total},) for these parameters")
+        self.t = int(state["t"])
+        for key, views in (("m", self.m_views), ("v", self.v_views)):
+            start = 0
+            for view in views:
+                view[...] = get_array_module(view).asarray(
+                    np.asarray(state[key])[start:start + view.size].reshape(view.shape))
+                start += view.size
 
     @property
     def moments(self):

@@ -1,0 +1,1 @@
+"""Data sets read from files the user names (nothing is downloaded)."""
