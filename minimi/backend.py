@@ -146,7 +146,7 @@ def scatter_add(target, indices, values):
 # it does; splitting the batch across threads uses the other cores. BLAS has
 # threads of its own, so this is only for the work around the matmuls.
 
-_pool = None
+_pool, _pool_workers = None, 0
 PARALLEL_MIN_SIZE = 1 << 18  # below this many entries, threads cost more than they save
 
 
@@ -167,10 +167,11 @@ def parallel_for(n, body, array):
             cp is not None and isinstance(array, cp.ndarray)):
         body(0, n)
         return
-    global _pool
-    if _pool is None or _pool._max_workers < workers:
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers < workers:
         from concurrent.futures import ThreadPoolExecutor
         _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimi")
+        _pool_workers = workers
     bounds = [n * k // workers for k in range(workers + 1)]
     futures = [_pool.submit(body, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     for future in futures:

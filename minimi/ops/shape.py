@@ -113,13 +113,17 @@ def broadcast_to(x, shape):
 
 
 def getitem(x, index):
-    """x[index]; Tensors inside the index are used by value (no gradient)."""
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    elif isinstance(index, list):
-        index = get_array_module(x.data).asarray(index)
+    """x[index]; Tensors inside the index are used by value (no gradient), and
+    index arrays move to x's device (NumPy indices on a CuPy tensor)."""
+    xp = get_array_module(x.data)
+
+    def part(i):
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list) or (hasattr(i, "dtype") and get_array_module(i) is not xp):
+            i = xp.asarray(i)
+        return i
+    index = tuple(part(i) for i in index) if isinstance(index, tuple) else part(index)
     return GetItem.apply(x, index=index)
 
 
