@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..tensor import Function, reduced_size
-from .elementwise import mul, sub
+from .elementwise import sub
 
 
 def _keepdims_shape(shape, axis):
@@ -32,6 +32,20 @@ class Sum(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return xp.broadcast_to(_unreduce(gy, self.x_shape, self.axis), self.x_shape)
+
+
+class Mean(Function):
+    """sum / count: a primitive, not sum·(1/count), because the bounds call it on
+    every term of every step and each op costs a graph node."""
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        scale = 1.0 / reduced_size(self.x_shape, self.axis)
+        return xp.broadcast_to(_unreduce(gy, self.x_shape, self.axis) * scale, self.x_shape)
 
 
 class Max(Function):
@@ -90,8 +104,7 @@ def max(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    """sum / count, as a composition."""
-    return mul(sum(x, axis, keepdims), 1.0 / reduced_size(x.shape, axis))
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
 def logsumexp(x, axis=None, keepdims=False):
