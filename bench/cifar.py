@@ -170,7 +170,7 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
         save_checkpoint(checkpoint, model, opt, rng, state)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
-        log(f"[{benchmark} {loss_label(name, params)} seed{seed}] epoch {epoch + 1}/{epochs}: "
+        log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch {epoch + 1}/{epochs}: "
             f"objective {state['epochs']['objective'][-1]:.3f}, MI {state['epochs']['mi'][-1]:.3f}"
             f", batch accuracy {state['epochs']['accuracy'][-1]:.3f}, {rate:.0f} images/s, "
             f"{left:.0f}s left")
@@ -186,10 +186,6 @@ def finish(run, model, data, train_idx, benchmark, name, params, state, diverged
     return {"mi_estimate": 0.0 if diverged or not last else max(0.0, float(np.mean(last))),
             "test_accuracy": accuracy, "test_mi_estimate": None if diverged else test_mi,
             "epochs_run": state["epoch"], "steps_run": state["step"]}
-
-
-def loss_label(name, params):
-    return runner.loss_label(name, params)
 
 
 def save_checkpoint(path, model, opt, rng, state):

@@ -12,7 +12,8 @@ import numpy as np
 import minimi as mm
 from minimi.ops import conv
 
-from .timing import machine, median_ms, write_json
+from .runner import write_json
+from .timing import machine, median_ms
 
 # (name, NHWC input) of the SmallCNN's 3x3 convolutions (padding 1) at batch 128
 SHAPES = [("conv1", (128, 32, 32, 3)), ("conv2", (128, 16, 16, 32)), ("conv3", (128, 8, 8, 64))]
@@ -43,7 +44,8 @@ def main(argv=None):
         rows.append({"layer": name, "input": x_shape, "slices_ms": slices, "add_at_ms": add_at})
         print(f"{name:8}{str(x_shape):>22}{slices:12.2f}{add_at:12.2f}")
     print(f"in use: conv.COL2IM = {conv.COL2IM!r}  (numpy {np.__version__})")
-    write_json(args.json, {"machine": machine(), "col2im": rows, "in_use": conv.COL2IM})
+    if args.json:
+        write_json(args.json, {"machine": machine(), "col2im": rows, "in_use": conv.COL2IM})
 
 
 if __name__ == "__main__":

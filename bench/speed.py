@@ -21,7 +21,8 @@ import numpy as np
 import minimi as mm
 from minimi import bounds
 
-from .timing import machine, median_ms, write_json
+from .runner import write_json
+from .timing import machine, median_ms
 
 TARGETS = {"separable_b64": 0.10, "concat_b64": 1.7, "smallcnn_b128": 8.0}
 
@@ -119,7 +120,8 @@ def main(argv=None):
         print(f"{name:16}{ms:9.2f}{flops / ms / 1e6:9.1f}{ms / gemm:9.3f}"
               f"{'' if target is None else f'{target:9.2f}'}  {verdict}")
     print(f"peak resident memory {peak_rss_mb():.0f} MB (whole process)")
-    write_json(args.json, {"machine": info, "gemm1024_ms": gemm, "workloads": results})
+    if args.json:
+        write_json(args.json, {"machine": info, "gemm1024_ms": gemm, "workloads": results})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
 """Timing helpers shared by the benchmarks: warm-up, median of repeats, machine facts."""
-import json
 import os
 import platform
 import statistics
@@ -61,13 +60,3 @@ def machine():
     return {"python": sys.version.split()[0], "numpy": np.__version__,
             "platform": platform.platform(), "processor": platform.machine(),
             "cpu_count": os.cpu_count(), **blas_info()}
-
-
-def write_json(path, payload):
-    """Write JSON atomically (temporary file, then rename)."""
-    if not path:
-        return
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
