@@ -9,7 +9,6 @@ import argparse
 
 import numpy as np
 
-import minimi as mm
 from minimi.ops import conv
 
 from .runner import write_json

@@ -251,7 +251,8 @@ def _estimate(x, y, bound, loss, critic_kind, hidden, embed_dim, activation, ste
              if critic_kind == "separable" else
              ConcatCritic(dx, dy, hidden=hidden, init="uniform", rng=init))
     opt = Adam(model.parameters(), lr=lr)
-    xt, yt = (backend.to_device(a.astype(np.float32)) for a in splits["train"])
+    # the training split stays in host memory; each batch moves when it becomes a Tensor
+    xt, yt = (a.astype(np.float32) for a in splits["train"])
 
     def evaluate(split):
         joint, marginal = all_pair_scores(model, *splits[split], max_pairs, rng)

@@ -10,7 +10,7 @@ Notation: sj = S_J, sm = S_M (1-D Tensors), lme = log-mean-exp, τ = clip.
 import math
 
 from .. import ops
-from ..tensor import Tensor, no_grad
+from ..tensor import no_grad
 from .pairings import Selection, make_pairing
 
 
