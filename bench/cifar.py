@@ -405,11 +405,12 @@ def _table(benchmark, setting, runs):
 def lambda_figure(out):
     """MI and test accuracy against λ for each regularized loss (CLB)."""
     runs = [r for r in runner.load_runs(out, "clb") if r["loss_params"].get("lam") is not None]
-    fig = Figure(rows=1, cols=2, panel_size=(480, 320), title="CLB: regularization strength λ")
+    # Pillow's default font has no Greek letters: the figure spells out "lambda"
+    fig = Figure(rows=1, cols=2, panel_size=(480, 320), title="CLB: regularization strength lambda")
     names = sorted({r["loss_name"] for r in runs})
     for col, (key, label) in enumerate((("mi_estimate", "MI (nats)"),
                                         ("test_accuracy", "test accuracy"))):
-        ax = fig.panel(0, col, title=label, xlabel="log10 λ", ylabel=label.split()[0])
+        ax = fig.panel(0, col, title=label, xlabel="log10 lambda", ylabel=label.split()[-1])
         for name, color in zip(names, ("blue", "orange", "green", "red", "purple", "brown")):
             lams = sorted({r["loss_params"]["lam"] for r in runs if r["loss_name"] == name})
             means = [np.mean([r["final"][key] for r in runs if r["loss_name"] == name and

@@ -198,3 +198,14 @@ def test_without_data_it_says_how_to_get_cifar(tmp_path, capsys, monkeypatch):
         cifar.main(["--out", str(tmp_path)], benchmark="slb")
     assert exit_info.value.code == 2
     assert "cifar-10-python.tar.gz" in capsys.readouterr().err
+
+
+def test_lambda_ablation_runs_the_grid_and_draws_it(c10, tmp_path):
+    out = str(tmp_path / "out")
+    cifar.main_lambda(["--data", c10, "--out", out, "--losses", "remine,rejs", "--lam", "0.1,0.01",
+                       *TINY[:4], "--epochs", "1"])
+    folder = os.path.join(out, "clb", "cifar10_sub10000_e1_b20")
+    assert sorted(os.listdir(folder)) == ["rejs_lam=0.01", "rejs_lam=0.1", "remine_lam=0.01",
+                                          "remine_lam=0.1"]
+    from PIL import Image
+    assert Image.open(os.path.join(out, "clb", "lambda.png")).size == (960, 350)
