@@ -3,14 +3,14 @@ run files alone (after an interrupted grid, or runs gathered from several machin
 import argparse
 import os
 
-from . import cifar, gaussian, onehot
+from . import cifar_report, gaussian, onehot
 
 REPORTS = {
     "onehot": lambda out: onehot.report(out, "onehot"),
     "cstar": lambda out: onehot.report(out, "cstar"),
     "gaussian": gaussian.report,
-    "slb": lambda out: cifar.report(out, "slb"),
-    "clb": lambda out: cifar.report(out, "clb"),
+    "slb": lambda out: cifar_report.report(out, "slb"),
+    "clb": lambda out: cifar_report.report(out, "clb"),
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bench import cifar
+from bench import cifar, cifar_report
 from cifar_files import rewrite, write_cifar10, write_cifar100
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
 
@@ -114,8 +114,8 @@ def test_confidence_half_width_by_hand():
     values = [0.81, 0.84, 0.79, 0.86, 0.83]
     n, mean = 5, sum(values) / 5
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    assert cifar.half_width(values) == pytest.approx(stats.t.ppf(0.975, 4) * sd / math.sqrt(n))
-    assert cifar.half_width(values) == pytest.approx(2.7764451 * sd / math.sqrt(5), rel=1e-6)
+    assert cifar_report.half_width(values) == pytest.approx(stats.t.ppf(0.975, 4) * sd / math.sqrt(n))
+    assert cifar_report.half_width(values) == pytest.approx(2.7764451 * sd / math.sqrt(5), rel=1e-6)
 
 
 TINY = ["--epochs", "2", "--batch-size", "20", "--seed", "0", "--no-report"]
