@@ -197,11 +197,7 @@ def run_path(out, experiment, setting, name, params, seed):
 
 def write_json(path, payload):
     """Write JSON atomically: a temporary file in the same folder, then rename."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, allow_nan=False)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(payload, allow_nan=False))  # NaN raises before any write
 
 
 def write_text(path, text):

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     cp = None
     cupyx = None
 
+
 def _keep_freed_memory():
     """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
 

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import get_array_module, to_numpy
 
 
 class Optimizer:
@@ -143,8 +143,8 @@ class Adam(Optimizer):
 
     def state_dict(self):
         """{'t', 'm', 'v'}: the step count and the moments as flat NumPy arrays."""
-        from .backend import to_numpy
-        flat = lambda views: np.concatenate([to_numpy(a).reshape(-1) for a in views])  # noqa
+        def flat(views):
+            return np.concatenate([to_numpy(a).reshape(-1) for a in views])
         return {"t": self.t, "m": flat(self.m_views), "v": flat(self.v_views)}
 
     def load_state_dict(self, state):

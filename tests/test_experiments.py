@@ -73,6 +73,7 @@ def test_json_is_written_atomically(tmp_path):
     with pytest.raises(ValueError):  # NaN is not JSON: nothing half-written replaces the file
         runner.write_json(str(path), {"ok": float("nan")})
     assert load(path) == {"ok": 1}
+    assert os.listdir(path.parent) == ["seed0.json"]  # no temporary file left behind
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
