@@ -32,7 +32,12 @@ def main(argv=None):
         print(f"unknown benchmark {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module, function, _ = BENCHMARKS[argv[0]]
-    getattr(importlib.import_module(f"bench.{module}"), function)(argv[1:])
+    from .runner import BadInput
+    try:
+        getattr(importlib.import_module(f"bench.{module}"), function)(argv[1:])
+    except BadInput as error:  # found before any training: say it plainly
+        print(f"python -m bench {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

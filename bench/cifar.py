@@ -19,12 +19,14 @@ import math
 import os
 import sys
 import time
+import zipfile
 
 import numpy as np
 
 import minimi as mm
 from minimi import bounds
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
+from minimi.files import dumps, write_atomic
 
 from . import runner
 from .cifar_report import lambda_figure, report
@@ -107,7 +109,8 @@ def test_metrics(model, data, train_idx, benchmark, loss_name, params):
 
 def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, train_subset,
           checkpoint, log=print):
-    """Train one SmallCNN with one loss; resumes from `checkpoint` when it exists."""
+    """Train one SmallCNN with one loss; resumes from `checkpoint` when it exists
+    (plan() has already checked that it was made with this run's config)."""
     rng = np.random.default_rng(seed)
     train_idx = (balanced_subset(data.train_labels, train_subset, np.random.default_rng(seed))
                  if train_subset else np.arange(len(data.train_labels)))
@@ -120,7 +123,7 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
     pairing = "supervised" if benchmark == "slb" else "contrastive"
     state = {"epoch": 0, "step": 0, "epochs": {"mi": [], "objective": [], "accuracy": [],
                                                "skipped": []}, "last_epoch_values": []}
-    if os.path.exists(checkpoint + ".json"):
+    if os.path.exists(checkpoint):
         state = resume(checkpoint, model, opt, rng)
         log(f"resumed {run.path} from its checkpoint after epoch {state['epoch']}")
     step, start, seen = state["step"], time.perf_counter(), 0
@@ -134,33 +137,36 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
             except bounds.NoPositivePairs:  # SPEC §1: a batch without a joint pair is skipped
                 skipped += 1
                 continue
-            value, objective = result.value, result.objective.item()
-            if not (math.isfinite(value) and math.isfinite(objective)):
-                run.status, run.diverged_at_step = "diverged", step
-                log(f"[{benchmark} {name} seed{seed}] diverged at step {step} (epoch {epoch + 1})")
+            step += 1
+            logged = result.numbers()
+            if not (math.isfinite(logged["value"]) and math.isfinite(logged["objective"])):
+                run.diverged(step, f"NaN/inf in epoch {epoch + 1}")
                 return finish(run, model, data, train_idx, benchmark, name, params, state,
                               diverged=True)
-            values.append(value)
-            objectives.append(objective)
+            values.append(logged["value"])
+            objectives.append(logged["objective"])
             accuracies.append(batch_accuracy(scores, y, benchmark))
             opt.zero_grad()
             (-result.objective).backward()
             opt.step()
-            step += 1
             seen += len(y)
         state["epochs"]["mi"].append(float(np.mean(values)) if values else None)
         state["epochs"]["objective"].append(float(np.mean(objectives)) if objectives else None)
         state["epochs"]["accuracy"].append(float(np.mean(accuracies)) if accuracies else None)
         state["epochs"]["skipped"].append(skipped)
         state.update(epoch=epoch + 1, step=step, last_epoch_values=values)
-        save_checkpoint(checkpoint, model, opt, rng, state)
+        save_checkpoint(checkpoint, model, opt, rng, state, run.config)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
         log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch {epoch + 1}/{epochs}: "
-            f"objective {state['epochs']['objective'][-1]:.3f}, MI {state['epochs']['mi'][-1]:.3f}"
-            f", batch accuracy {state['epochs']['accuracy'][-1]:.3f}, {rate:.0f} images/s, "
-            f"{left:.0f}s left")
+            f"objective {_shown(state['epochs']['objective'][-1])}, MI "
+            f"{_shown(state['epochs']['mi'][-1])}, batch accuracy "
+            f"{_shown(state['epochs']['accuracy'][-1])}, {rate:.0f} images/s, {left:.0f}s left")
     return finish(run, model, data, train_idx, benchmark, name, params, state, diverged=False)
+
+
+def _shown(v):
+    return "—" if v is None else f"{v:.3f}"
 
 
 def finish(run, model, data, train_idx, benchmark, name, params, state, diverged):
@@ -174,35 +180,84 @@ def finish(run, model, data, train_idx, benchmark, name, params, state, diverged
             "epochs_run": state["epoch"], "steps_run": state["step"]}
 
 
-def save_checkpoint(path, model, opt, rng, state):
-    """Weights and Adam moments (.npz) and the rest (.json), each written atomically."""
+def save_checkpoint(path, model, opt, rng, state, config):
+    """Weights, Adam moments and the loop's state in one .npz, written atomically:
+    a kill at any point leaves the previous checkpoint or this one, never a mix."""
     arrays = {f"param/{k}": v for k, v in model.state_dict().items()}
     arrays.update({f"adam/{k}": np.asarray(v) for k, v in opt.state_dict().items()})
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.npz.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, f"{path}.npz")
-    runner.write_json(f"{path}.json", {**state, "rng": rng.bit_generator.state})
+    arrays["state"] = np.array(dumps({**state, "rng": rng.bit_generator.state,
+                                      "config": config}))
+    write_atomic(path, lambda f: np.savez(f, **arrays), mode="wb")
+
+
+def read_checkpoint(path):
+    """(arrays, state) of a checkpoint; an unreadable one is a BadInput naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        state = json.loads(str(arrays.pop("state")))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        raise runner.BadInput(f"{path}: unreadable checkpoint ({type(error).__name__}: "
+                              f"{error}); --force starts the run afresh") from None
+    return arrays, state
 
 
 def resume(path, model, opt, rng):
-    with open(f"{path}.json") as f:
-        state = json.load(f)
-    with np.load(f"{path}.npz") as archive:
-        model.load_state_dict({k[6:]: archive[k] for k in archive.files if k.startswith("param/")},
-                              source=f"checkpoint {path}.npz")
-        opt.load_state_dict({k[5:]: archive[k] for k in archive.files if k.startswith("adam/")})
+    arrays, state = read_checkpoint(path)
+    model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")},
+                          source=f"checkpoint {path}")
+    opt.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("adam/")})
     rng.bit_generator.state = state.pop("rng")
+    state.pop("config")
     return state
+
+
+def check_checkpoints(todo, force):
+    """Before any training: a checkpoint is resumed only when it was made with its
+    run's config; under --force every checkpoint of the runs to do is discarded."""
+    problems = []
+    for planned in todo:
+        path = checkpoint_path(planned)
+        if not os.path.exists(path):
+            continue
+        if force:
+            os.remove(path)
+            continue
+        try:
+            _, state = read_checkpoint(path)
+        except runner.BadInput as error:
+            problems.append(str(error))
+            continue
+        differ = runner.config_differences(state.get("config", {}), planned.config)
+        if differ:
+            problems.append(f"{path}: checkpoint made with other settings: " + ", ".join(
+                f"{k}={a!r} there, {b!r} now" for k, (a, b) in differ.items()) +
+                "; --force starts the run afresh")
+    if problems:
+        raise runner.BadInput("\n".join(problems))
+
+
+def checkpoint_path(planned):
+    return planned.path[:-len(".json")] + ".ckpt.npz"
 
 
 # ---- command line --------------------------------------------------------------------------
 
-def main(argv=None, benchmark="slb"):
-    parser = argparse.ArgumentParser(prog=f"python -m bench {benchmark}", description=__doc__,
+# experiment: (what it trains, default losses, default λ grid or None for the profile's)
+EXPERIMENTS = {
+    "slb": ("slb", ALL_LOSSES, None),
+    "clb": ("clb", ALL_LOSSES, None),
+    # Fig. 6: CLB with the regularized losses over λ, its own folder (never in Table 2)
+    "lambda": ("clb", ",".join(bounds.regularized(n) for n in ORIGINALS) + ",renwj:target=0",
+               [1.0, 0.1, 0.01, 0.001]),
+}
+
+
+def main(argv=None, experiment="slb"):
+    benchmark, default_losses, default_lams = EXPERIMENTS[experiment]
+    parser = argparse.ArgumentParser(prog=f"python -m bench {experiment}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, ALL_LOSSES)
+    runner.common_arguments(parser, default_losses)
     parser.add_argument("--data", default=os.environ.get("MINIMI_DATA"),
                         help="CIFAR folder or its parent (default: $MINIMI_DATA)")
     parser.add_argument("--dataset", choices=("cifar10", "cifar100"), default="cifar10")
@@ -211,30 +266,41 @@ def main(argv=None, benchmark="slb"):
     parser.add_argument("--epochs", type=runner.positive(int))
     parser.add_argument("--batch-size", type=runner.positive(int))
     parser.add_argument("--lr", type=runner.positive(float), default=1e-3)
+    lam_default = ",".join(f"{v:g}" for v in default_lams) if default_lams else \
+        "0.1,0.01,0.001 in the paper profile, 0.01 quick"
     parser.add_argument("--lam", type=runner.number_list,
-                        help="λ for the regularized losses: one value or a grid like "
-                             "0.1,0.01,0.001 (default: the grid in the paper profile, 0.01 quick)")
-    parser.add_argument("--train-subset", type=int,
-                        help="train on a class-balanced subset of N images (quick: 10000)")
+                        help=f"λ for the regularized losses: one value or a grid "
+                             f"(default: {lam_default})")
+    parser.add_argument("--train-subset", type=runner.non_negative_int,
+                        help="train on a class-balanced subset of N images, 0 for all "
+                             "(default: 10000 quick, all paper)")
     parser.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.lam and min(args.lam) < 0:
+        parser.error(f"--lam: λ must be ≥ 0, got {min(args.lam):g}")
+    runner.check_out(args.out)
     if args.device:
         mm.backend.use_device(args.device)
     if not args.data:
-        print(f"python -m bench {benchmark}: no --data. {HOW_TO_GET}", file=sys.stderr)
-        raise SystemExit(2)
+        raise runner.BadInput(f"no --data. {HOW_TO_GET}")
     try:
         data = load_cifar(args.data, args.dataset, args.labels)
     except (CifarError, ValueError) as error:
-        print(f"python -m bench {benchmark}: {error}", file=sys.stderr)
-        raise SystemExit(2)
+        raise runner.BadInput(str(error)) from None
     paper = args.profile == "paper"
     epochs_default, batch_default = PAPER[(benchmark, args.dataset)] if paper else \
         (QUICK["epochs"], QUICK["batch_size"])
     epochs, batch_size = args.epochs or epochs_default, args.batch_size or batch_default
     subset = args.train_subset if args.train_subset is not None else \
         (0 if paper else QUICK["train_subset"])
-    lams = args.lam or (LAMBDAS if paper else QUICK["lams"])
+    images = min(subset, len(data.train_labels)) if subset else len(data.train_labels)
+    if batch_size > images:
+        raise runner.BadInput(f"--batch-size {batch_size} is larger than the {images} training "
+                              "images (lower it, or raise --train-subset)")
+    if benchmark == "clb" and batch_size < 2:
+        raise runner.BadInput("--batch-size: the contrastive benchmark needs at least 2 images "
+                              "per batch (pairs of them are the samples)")
+    lams = args.lam or default_lams or (LAMBDAS if paper else QUICK["lams"])
     seeds = runner.seeds_from(args, 5 if paper else QUICK["seeds"])
     losses = []
     for name, params in runner.parse_losses(args.losses):
@@ -244,41 +310,43 @@ def main(argv=None, benchmark="slb"):
             losses.append((name, params))
     setting = f"{data.name}{'-coarse' if args.labels == 'coarse' else ''}_" \
               f"{'full' if not subset else f'sub{subset}'}_e{epochs}_b{batch_size}"
-    print(f"{benchmark}: {data!r}; {len(losses)} losses x seeds {seeds}; {epochs} epochs, batch "
-          f"{batch_size}, train subset {subset or 'all'}, Adam lr {args.lr} (setting {setting})")
-    for name, params in losses:
-        for seed in seeds:
-            path = runner.run_path(args.out, benchmark, setting, name, params, seed)
-            if runner.should_skip(path, args.force):
-                continue
-            config = {"dataset": data.name, "labels": args.labels, "classes": data.num_classes,
-                      "true_mi": math.log(data.num_classes), "epochs": epochs,
-                      "batch_size": batch_size, "lr": args.lr, "train_subset": subset,
-                      "network": "SmallCNN", "profile": args.profile,
-                      "params": bounds.make(name, **params).params}
-            run = runner.Run(args.out, benchmark, setting, name, params, seed, config, epochs)
-            final = train(run, data, benchmark, name, params, seed, epochs, batch_size, args.lr,
-                          subset, path[:-len(".json")] + ".ckpt")
-            run.finish(final)
-            for ext in (".ckpt.npz", ".ckpt.json"):
-                if os.path.exists(path[:-len(".json")] + ext):
-                    os.remove(path[:-len(".json")] + ext)
+    grid = [(setting, name, params, seed,
+             {"dataset": data.name, "labels": args.labels, "classes": data.num_classes,
+              "true_mi": math.log(data.num_classes), "epochs": epochs,
+              "batch_size": batch_size, "lr": args.lr, "train_subset": subset,
+              "network": "SmallCNN", "profile": args.profile,
+              "params": bounds.make(name, **params).params})
+            for name, params in losses for seed in seeds]
+    todo = runner.plan(args.out, experiment, grid, args)
+    if args.list:
+        return
+    check_checkpoints(todo, args.force)
+    print(f"{experiment}: {data!r}; {len(losses)} losses x seeds {seeds}; {epochs} epochs, batch "
+          f"{batch_size}, train subset {subset or 'all'}, Adam lr {args.lr} (setting {setting}): "
+          f"{len(todo)} of {len(grid)} runs to do")
+    for planned in todo:
+        run = runner.Run(planned, epochs)
+        checkpoint = checkpoint_path(planned)
+        run.finish(train(run, data, benchmark, planned.name, planned.params, planned.seed,
+                         epochs, batch_size, args.lr, subset, checkpoint))
+        if os.path.exists(checkpoint):
+            os.remove(checkpoint)
     if not args.no_report:
-        report(args.out, benchmark)
+        report_experiment(args.out, experiment)
+
+
+def report_experiment(out, experiment):
+    """Table 2 for slb/clb; Fig. 6 for lambda."""
+    if experiment == "lambda":
+        path = lambda_figure(out)
+        print(f"lambda: figure {path}" if path else f"lambda: no runs under {out}/lambda")
+        return path
+    return report(out, experiment)
 
 
 def main_clb(argv=None):
-    main(argv, benchmark="clb")
+    main(argv, experiment="clb")
 
 
 def main_lambda(argv=None):
-    """Fig. 6: CLB with the six regularized losses over a λ grid, then the figure."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a.startswith("--losses") for a in argv):
-        argv += ["--losses", ",".join(bounds.regularized(n) for n in ORIGINALS)]
-    if not any(a.startswith("--lam") for a in argv):
-        argv += ["--lam", "1,0.1,0.01,0.001"]
-    main(argv + ["--no-report"], benchmark="clb")
-    out = argv[argv.index("--out") + 1] if "--out" in argv else "results"
-    report(out, "clb")
-    print(f"lambda: figure {lambda_figure(out)}")
+    main(argv, experiment="lambda")

@@ -9,9 +9,10 @@ import numpy as np
 from scipy import stats
 
 from minimi import bounds
-from minimi.plot import Figure
+from minimi.plot import PALETTE, Figure
 
 from . import runner
+from .runner import finite_mean
 
 ORIGINALS = list(bounds.ORIGINALS)
 
@@ -133,20 +134,37 @@ def _table(benchmark, setting, runs):
     return lines
 
 
+def spec_without_lam(run):
+    """The loss spec a λ-grid line stands for: 'renwj:target=0' for every λ."""
+    return runner.loss_label(run["loss_name"], {k: v for k, v in run["loss_params"].items()
+                                                 if k != "lam"})
+
+
 def lambda_figure(out):
-    """MI and test accuracy against λ for each regularized loss (CLB)."""
-    runs = [r for r in runner.load_runs(out, "clb") if r["loss_params"].get("lam") is not None]
+    """Fig. 6: MI and test accuracy of CLB against λ, a row of panels per setting
+    (data set), a line per loss spec (renwj and renwj:target=0 apart)."""
+    # a log axis: λ = 0 (allowed, but not a point of this figure) is left out
+    runs = [r for r in runner.load_runs(out, "lambda") if (r["loss_params"].get("lam") or 0) > 0]
+    if not runs:
+        return None
+    settings = sorted({r["setting"] for r in runs})
     # Pillow's default font has no Greek letters: the figure spells out "lambda"
-    fig = Figure(rows=1, cols=2, panel_size=(480, 320), title="CLB: regularization strength lambda")
-    names = sorted({r["loss_name"] for r in runs})
-    for col, (key, label) in enumerate((("mi_estimate", "MI (nats)"),
-                                        ("test_accuracy", "test accuracy"))):
-        ax = fig.panel(0, col, title=label, xlabel="log10 lambda", ylabel=label.split()[-1])
-        for name, color in zip(names, ("blue", "orange", "green", "red", "purple", "brown")):
-            lams = sorted({r["loss_params"]["lam"] for r in runs if r["loss_name"] == name})
-            means = [np.mean([r["final"][key] for r in runs if r["loss_name"] == name and
-                              r["loss_params"]["lam"] == lam]) for lam in lams]
-            ax.line([math.log10(lam) for lam in lams], means, color=color, label=name)
-        if key == "mi_estimate" and runs:
-            ax.hline(runs[0]["config"]["true_mi"], label="log K")
-    return fig.save(f"{out}/clb/lambda.png")
+    fig = Figure(rows=len(settings), cols=2, panel_size=(480, 320),
+                 title="CLB: regularization strength lambda (mean over seeds)")
+    for row, setting in enumerate(settings):
+        group = [r for r in runs if r["setting"] == setting]
+        specs = sorted({spec_without_lam(r) for r in group})
+        for col, (key, label) in enumerate((("mi_estimate", "MI (nats)"),
+                                            ("test_accuracy", "test accuracy"))):
+            ax = fig.panel(row, col, title=f"{group[0]['config']['dataset']} ({setting}): {label}",
+                           xlabel="log10 lambda", ylabel=label.split()[-1])
+            for spec, color in zip(specs, PALETTE):
+                lines = [r for r in group if spec_without_lam(r) == spec]
+                lams = sorted({r["loss_params"]["lam"] for r in lines})
+                means = [finite_mean([r["final"][key] for r in lines
+                                      if r["loss_params"]["lam"] == lam]) for lam in lams]
+                ax.line([math.log10(lam) for lam in lams], means,
+                        color=color, label=spec)
+            if key == "mi_estimate":
+                ax.hline(group[0]["config"]["true_mi"], label="log K")
+    return fig.save(f"{out}/lambda/lambda.png")

@@ -51,17 +51,16 @@ def train(run, name, params, seed, critic_kind, hidden, levels, steps_per_level,
     for mi in levels:
         rho, noise = rho_for(mi), math.sqrt(1.0 - rho_for(mi) ** 2)
         for _ in range(steps_per_level):
+            step += 1
             x = rng.standard_normal((batch_size, DIM)).astype(np.float32)
             y = (rho * x + noise * rng.standard_normal((batch_size, DIM))).astype(np.float32)
             result = loss(critic(mm.Tensor(x), mm.Tensor(y)))
             run.extra("true_mi", mi)
-            if not run.record(step, value=result.value, objective=result.objective.item(),
-                              first=result.first_term, second=result.second_term):
+            if not run.record(step, **result.numbers()):
                 return level_stats(run.curves, levels, steps_per_level)
             opt.zero_grad()
             (-result.objective).backward()
             opt.step()
-            step += 1
     return level_stats(run.curves, levels, steps_per_level)
 
 
@@ -86,46 +85,44 @@ def main(argv=None):
     runner.common_arguments(parser, ALL_LOSSES)
     parser.add_argument("--critic", choices=("concat", "separable"),
                         help="critic (default: concat in both profiles)")
-    parser.add_argument("--levels", type=runner.number_list, default=[2, 4, 6, 8, 10],
+    parser.add_argument("--levels", type=runner.positive_list, default=[2, 4, 6, 8, 10],
                         help="true MI of each level, nats (default: 2,4,6,8,10)")
     parser.add_argument("--steps-per-level", type=runner.positive(int),
                         help="steps per level (default: 4000 paper, 1000 quick)")
     parser.add_argument("--batch-size", type=runner.positive(int), default=64)
-    parser.add_argument("--hidden", help="hidden layer sizes, e.g. 256,256 "
+    parser.add_argument("--hidden", type=runner.size_list,
+                        help="hidden layer sizes, e.g. 256,256 "
                                          "(default: 256,256 paper, 128,128 quick)")
     parser.add_argument("--lr", type=runner.positive(float), default=5e-4)
     args = parser.parse_args(argv)
     critic, hidden, steps_per_level, default_seeds = PROFILES[args.profile]
     critic = args.critic or critic
-    if args.hidden:
-        try:
-            hidden = tuple(int(h) for h in args.hidden.split(","))
-        except ValueError:
-            parser.error(f"--hidden: expected integers separated by commas, got {args.hidden!r}")
+    hidden = tuple(args.hidden or hidden)
+    if args.batch_size < 2:
+        parser.error("--batch-size: at least 2 (a batch of 1 has no marginal pairs)")
     steps_per_level = args.steps_per_level or steps_per_level
-    if any(level <= 0 for level in args.levels):
-        parser.error("--levels: every level must be a positive MI in nats")
     losses = runner.parse_losses(args.losses)
     seeds = runner.seeds_from(args, default_seeds)
     setting = (f"{critic}_h{'x'.join(map(str, hidden))}_b{args.batch_size}_"
                f"{steps_per_level}steps")
     steps = steps_per_level * len(args.levels)
+    grid = [(setting, name, params, seed,
+             {"critic": critic, "hidden": list(hidden), "dim": DIM, "levels": args.levels,
+              "steps_per_level": steps_per_level, "batch_size": args.batch_size, "lr": args.lr,
+              "optimizer": "adam", "profile": args.profile,
+              "params": bounds.make(name, **params).params})
+            for name, params in losses for seed in seeds]
+    todo = runner.plan(args.out, "gaussian", grid, args)
+    if args.list:
+        return
     print(f"gaussian: profile {args.profile}: {critic} critic {DIM}->{'->'.join(map(str, hidden))}"
           f", batch {args.batch_size}, levels {args.levels} x {steps_per_level} steps, "
-          f"{len(losses)} losses x seeds {seeds} (setting {setting})")
-    for name, params in losses:
-        for seed in seeds:
-            if runner.should_skip(runner.run_path(args.out, "gaussian", setting, name, params,
-                                                  seed), args.force):
-                continue
-            config = {"critic": critic, "hidden": list(hidden), "dim": DIM,
-                      "levels": args.levels, "steps_per_level": steps_per_level,
-                      "batch_size": args.batch_size, "lr": args.lr, "optimizer": "adam",
-                      "profile": args.profile, "params": bounds.make(name, **params).params}
-            run = runner.Run(args.out, "gaussian", setting, name, params, seed, config, steps,
-                             progress_every=max(steps_per_level // 2, 1))
-            run.finish(train(run, name, params, seed, critic, hidden, args.levels,
-                             steps_per_level, args.batch_size, args.lr))
+          f"{len(losses)} losses x seeds {seeds} (setting {setting}): {len(todo)} of "
+          f"{len(grid)} runs to do")
+    for planned in todo:
+        run = runner.Run(planned, steps, progress_every=max(steps_per_level // 2, 1))
+        run.finish(train(run, planned.name, planned.params, planned.seed, critic, hidden,
+                         args.levels, steps_per_level, args.batch_size, args.lr))
     if not args.no_report:
         report(args.out)
 
@@ -203,14 +200,14 @@ def _figure(setting, runs, out):
         shown = [(min((r for r in runs if r["loss"] == name), key=lambda r: r["seed"]), color)
                  for name, color in zip(names, ("blue", "red", "green"))]
         for r, color in shown:  # every raw curve first, so no EMA is hidden under one
-            ax.line(range(len(r["curves"]["value"])), r["curves"]["value"], color=color,
+            ax.line(range(1, len(r["curves"]["value"]) + 1), r["curves"]["value"], color=color,
                     lighten=0.7, width=1)
         for r, color in shown:
             label = r["loss"] + (f" (diverged at {r['diverged_at_step']})"
                                  if r["status"] == "diverged" else "")
             values = r["curves"]["value"]
-            ax.line(range(len(values)), ema(values, 200), color=color, width=2, label=label)
+            ax.line(range(1, len(values) + 1), ema(values, 200), color=color, width=2, label=label)
         truth = [mi for mi in config["levels"] for _ in range(config["steps_per_level"])]
-        ax.line(list(range(len(truth))), truth, color="black", width=1, label="true MI")
+        ax.line(list(range(1, len(truth) + 1)), truth, color="black", width=1, label="true MI")
         ax.hline(math.log(B), color="gray", label=f"log {B}")
     return fig.save(f"{out}/gaussian/{setting}.png")

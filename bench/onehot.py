@@ -39,7 +39,7 @@ def train(run, name, params, seed, batch_size, steps, lr):
     eye = np.eye(N, dtype=np.float32)
     grid_x, grid_y = mm.Tensor(np.repeat(eye, N, axis=0)), mm.Tensor(np.tile(eye, (N, 1)))
     on_support = np.eye(N, dtype=bool).reshape(-1)
-    for step in range(steps):
+    for step in range(1, steps + 1):
         x = eye[rng.integers(0, N, batch_size)]
         joint = critic.pairs(mm.Tensor(x), mm.Tensor(x))
         marginal = critic.pairs(mm.Tensor(eye[rng.integers(0, N, batch_size)]),
@@ -51,8 +51,7 @@ def train(run, name, params, seed, batch_size, steps, lr):
         for key, v in (("on_mean", on.mean()), ("on_min", on.min()), ("on_max", on.max()),
                        ("off_mean", off.mean()), ("off_min", off.min()), ("off_max", off.max())):
             run.extra(key, float(v))
-        if not run.record(step, value=result.value, objective=result.objective.item(),
-                          first=result.first_term, second=result.second_term):
+        if not run.record(step, **result.numbers()):
             break
         opt.zero_grad()
         (-result.objective).backward()
@@ -65,7 +64,8 @@ def summarize_curves(curves, status):
     values = curves["value"]
     n = len(values)
     last500 = [v for v in values[-500:] if v is not None]
-    exploded = next((i for i, v in enumerate(values) if v is not None and abs(v) > 10), None)
+    exploded = next((step for step, v in enumerate(values, start=1)
+                     if v is not None and abs(v) > 10), None)
     return {
         "steps_run": n,
         "value_last500": runner.finite_mean(last500),
@@ -98,7 +98,7 @@ def main(argv=None, experiment="onehot"):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     if experiment == "onehot":
         runner.common_arguments(parser, DEFAULT_LOSSES)
-        parser.add_argument("--batch-size", default="100,32",
+        parser.add_argument("--batch-size", type=runner.size_list, default=[100, 32],
                             help="batch sizes, comma-separated (default: 100,32)")
         parser.add_argument("--lam", type=float, help="λ for every regularized loss "
                                                       "(default: each loss's own, 1.0)")
@@ -106,7 +106,8 @@ def main(argv=None, experiment="onehot"):
         runner.common_arguments(parser, "remine:lam=0.1")
         parser.add_argument("--targets", type=runner.number_list, default=[-5, -2, 0, 2, 5],
                             help="values of C (default: -5,-2,0,2,5)")
-        parser.add_argument("--batch-size", default="100", help="batch size (default: 100)")
+        parser.add_argument("--batch-size", type=runner.size_list, default=[100],
+                            help="batch size (default: 100)")
     parser.add_argument("--steps", type=runner.positive(int), help="SGD steps per run "
                         "(default: 3000 for onehot, 1500 for cstar)")
     parser.add_argument("--lr", type=runner.positive(float), default=0.1,
@@ -115,33 +116,31 @@ def main(argv=None, experiment="onehot"):
                                                   ("--targets",)))
     default_seeds, default_steps = PROFILES[experiment][args.profile]
     steps = args.steps or default_steps
-    try:
-        batch_sizes = [int(b) for b in str(args.batch_size).split(",")]
-    except ValueError:
-        parser.error(f"--batch-size: expected integers, got {args.batch_size!r}")
-    if any(b < 1 for b in batch_sizes):
-        parser.error("--batch-size: must be positive")
+    batch_sizes = args.batch_size
     losses = runner.parse_losses(args.losses)
     if experiment == "onehot" and args.lam is not None:
+        if not (math.isfinite(args.lam) and args.lam >= 0):
+            parser.error(f"--lam: must be a finite number ≥ 0, got {args.lam}")
         losses = [(n, {**p, "lam": args.lam} if "lam" in bounds.parameters(n) else p)
                   for n, p in losses]
     if experiment == "cstar":
         losses = [(n, {**p, "target": float(c)}) for n, p in losses for c in args.targets]
     seeds = runner.seeds_from(args, default_seeds)
+    grid = [(f"batch{batch_size}", name, params, seed,
+             {"batch_size": batch_size, "steps": steps, "lr": args.lr, "optimizer": "sgd",
+              "n": N, "true_mi": TRUE_MI, "profile": args.profile,
+              "params": bounds.make(name, **params).params})
+            for batch_size in batch_sizes for name, params in losses for seed in seeds]
+    todo = runner.plan(args.out, experiment, grid, args)
+    if args.list:
+        return
     print(f"{experiment}: profile {args.profile}, {len(losses)} losses x batch {batch_sizes} "
-          f"x seeds {seeds}, {steps} steps, SGD lr {args.lr}")
-    for batch_size in batch_sizes:
-        for name, params in losses:
-            for seed in seeds:
-                setting = f"batch{batch_size}"
-                if runner.should_skip(runner.run_path(args.out, experiment, setting, name,
-                                                      params, seed), args.force):
-                    continue
-                config = {"batch_size": batch_size, "steps": steps, "lr": args.lr,
-                          "optimizer": "sgd", "n": N, "true_mi": TRUE_MI, "profile": args.profile,
-                          "params": bounds.make(name, **params).params}
-                run = runner.Run(args.out, experiment, setting, name, params, seed, config, steps)
-                run.finish(train(run, name, params, seed, batch_size, steps, args.lr))
+          f"x seeds {seeds}, {steps} steps, SGD lr {args.lr}: {len(todo)} of {len(grid)} runs "
+          "to do")
+    for planned in todo:
+        run = runner.Run(planned, steps)
+        run.finish(train(run, planned.name, planned.params, planned.seed,
+                         planned.config["batch_size"], steps, args.lr))
     if not args.no_report:
         report(args.out, experiment)
 
@@ -286,7 +285,7 @@ def _onehot_figures(runs, out):
         for row, loss in enumerate(losses):
             r = _first_seed([g for g in group if g["loss"] == loss])
             c = r["curves"]
-            steps = list(range(len(c["value"])))
+            steps = list(range(1, len(c["value"]) + 1))
             note = f" (NaN at {r['diverged_at_step']})" if r["status"] == "diverged" else ""
             ax = fig.panel(row, 0, title=f"{loss}{note}", xlabel="step", ylabel="nats",
                            ylim=_ylim(c["value"] + c["first"] + c["second"], -6, 12))
@@ -321,7 +320,7 @@ def _cstar_figures(runs, out):
     for col, C in enumerate(targets):
         r = _first_seed([g for g in runs if g["loss_params"].get("target", 0.0) == C])
         c = r["curves"]
-        steps = list(range(len(c["value"])))
+        steps = list(range(1, len(c["value"]) + 1))
         ax = fig.panel(0, col, title=f"C* = {C:g}", xlabel="step", ylabel="nats",
                        ylim=_ylim(c["value"] + c["first"] + c["second"] + [C, TRUE_MI], -8, 12))
         for key, color in (("value", "blue"), ("first", "orange"), ("second", "green")):

@@ -11,6 +11,7 @@ REPORTS = {
     "gaussian": gaussian.report,
     "slb": lambda out: cifar_report.report(out, "slb"),
     "clb": lambda out: cifar_report.report(out, "clb"),
+    "lambda": cifar_report.lambda_figure,
 }
 
 

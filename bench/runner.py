@@ -1,10 +1,12 @@
-"""What every experiment shares: the command line, one JSON file per run written
-atomically, resume-by-skipping, divergence, progress lines and versions.
+"""What every experiment shares: the command line, the grid of runs, one JSON file
+per run written atomically, resume, divergence, progress lines and versions.
 
 A run is one experiment × setting × loss × seed. Its file is
 <out>/<experiment>/<setting>/<loss folder>/seed<K>.json with the keys in
-RUN_KEYS; a run whose file exists is skipped unless --force, so an
-interrupted grid resumes where it stopped.
+RUN_KEYS. Before any training, `plan` lays out the grid in a fixed order, deals
+it out to `--task K/N`, and looks at every run file that already exists: one
+made with the same config is skipped (so an interrupted grid resumes), one made
+with other settings or unreadable is an error naming it (`--force` redoes it).
 """
 import argparse
 import json
@@ -18,9 +20,24 @@ import numpy as np
 
 import minimi
 from minimi import bounds
+from minimi.files import dumps, write_json, write_text  # noqa: F401 - the benchmarks' writers
 
 RUN_KEYS = ("experiment", "setting", "loss", "loss_name", "loss_params", "seed", "config",
             "status", "diverged_at_step", "final", "curves", "elapsed_s", "versions")
+# config keys that name a preset rather than a setting: a run is the same run under either
+LABEL_KEYS = ("profile",)
+
+
+class BadInput(SystemExit):
+    """A bad argument or results folder, found before any training: `python -m bench`
+    prints the message and exits with status 2."""
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self):
+        return self.message
 
 
 # ---- losses on the command line ------------------------------------------------------
@@ -41,7 +58,10 @@ def parse_losses(text):
         except ValueError as error:
             valid = "; ".join(f"{n}({', '.join(f'{k}={v}' for k, v in bounds.parameters(n).items())})"
                               for n in bounds.BOUNDS)
-            raise SystemExit(f"--losses: {error}\nvalid losses and parameters: {valid}")
+            raise BadInput(f"--losses: {error}\nvalid losses and parameters: {valid}")
+    if not losses:
+        raise BadInput(f"--losses: no loss in {text!r}; name at least one of "
+                       f"{', '.join(bounds.BOUNDS)}")
     return losses
 
 
@@ -66,16 +86,23 @@ def common_arguments(parser, default_losses):
                         help=f"comma-separated bounds, each optionally with parameters, e.g. "
                              f"renwj:target=0 or remine:lam=0.1 (default: {default_losses})")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--seeds", type=int, help="run seeds 0..N-1")
-    group.add_argument("--seed", type=int, help="run this seed only")
+    group.add_argument("--seeds", type=positive(int), help="run seeds 0..N-1")
+    group.add_argument("--seed", type=non_negative_int, help="run this seed only")
     parser.add_argument("--out", default="results", help="results folder (default: results/)")
     parser.add_argument("--profile", choices=("quick", "paper"),
                         default=os.environ.get("PROFILE", "quick"),
                         help="quick (minutes on 2 cores) or the paper's settings "
                              "(default: $PROFILE or quick)")
-    parser.add_argument("--force", action="store_true", help="rerun runs whose file exists")
+    parser.add_argument("--force", action="store_true",
+                        help="redo runs whose file exists (and discard their checkpoints)")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the summary and figures after the grid")
+    parser.add_argument("--task", type=task_share, metavar="K/N",
+                        help="run only share K (0-based) of N: run i of the grid goes to "
+                             "task i mod N, so a job array of N tasks covers it once")
+    parser.add_argument("--list", action="store_true",
+                        help="print the grid with run indices and whether each is done; "
+                             "run nothing")
 
 
 def attach_values(argv, options):
@@ -97,20 +124,163 @@ def seeds_from(args, default_count):
 
 
 def positive(kind):
-    """argparse type: a positive int or float."""
+    """argparse type: a finite positive int or float."""
     def check(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}")
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
         return value
+    check.__name__ = f"positive {kind.__name__}"
     return check
 
 
-def number_list(text):
+def non_negative_int(text):
+    """argparse type: an int ≥ 0."""
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def number_list(text, positive_only=False):
+    """argparse type: finite numbers separated by commas (at least one)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
+    bad = [v for v in values if not math.isfinite(v) or (positive_only and v <= 0)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"{'positive ' if positive_only else ''}finite numbers only, got {bad[0]:g}")
+    return values
+
+
+def positive_list(text):
+    return number_list(text, positive_only=True)
+
+
+def size_list(text):
+    """argparse type: positive integers separated by commas, e.g. layer sizes '256,256'."""
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return sizes
+
+
+def task_share(text):
+    """argparse type: 'K/N' with 0 ≤ K < N -> (K, N)."""
+    k, slash, n = text.partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        k = n = None
+    if not slash or k is None or not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"expected K/N with 0 <= K < N (e.g. 3/60), got {text!r}")
+    return k, n
+
+
+# ---- the grid ------------------------------------------------------------------------------
+
+class Planned:
+    """One run of a grid: its index, where its file goes, and its config."""
+
+    def __init__(self, index, out, experiment, setting, name, params, seed, config):
+        self.index, self.experiment, self.setting = index, experiment, setting
+        self.name, self.params, self.seed, self.config = name, dict(params), seed, dict(config)
+        self.path = run_path(out, experiment, setting, name, params, seed)
+
+    @property
+    def label(self):
+        return f"{self.setting} {loss_label(self.name, self.params)} seed{self.seed}"
+
+
+def check_out(out):
+    """The results folder exists or can be made, and is a folder: checked before training."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise BadInput(f"--out {out}: is a file, not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise BadInput(f"--out {out}: cannot create the folder ({error.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BadInput(f"--out {out}: the folder is not writable")
+
+
+def config_differences(recorded, requested):
+    """{key: (recorded, requested)} where two configs differ (label keys left out)."""
+    requested = json.loads(dumps(requested))  # compare as the file holds it
+    keys = sorted((set(recorded) | set(requested)) - set(LABEL_KEYS))
+    return {k: (recorded.get(k), requested.get(k)) for k in keys
+            if recorded.get(k) != requested.get(k)}
+
+
+def read_run(path):
+    """A run file as a dict; an unreadable or incomplete one is a BadInput naming it."""
+    try:
+        with open(path) as f:
+            run = json.load(f)
+    except (OSError, ValueError) as error:
+        raise BadInput(f"{path}: unreadable run file ({error}); --force redoes the run") \
+            from None
+    if not isinstance(run, dict) or not set(RUN_KEYS) <= set(run):
+        raise BadInput(f"{path}: not a complete run file; --force redoes the run")
+    return run
+
+
+def plan(out, experiment, runs, args):
+    """The runs of a grid still to do, after every check that needs no training.
+
+    runs: (setting, name, params, seed, config) in the grid's fixed order. With
+    --list, prints the grid and returns []. With --task K/N keeps runs i ≡ K mod N.
+    A run whose file exists is skipped when its config equals the requested one;
+    otherwise (or when the file is unreadable) the grid stops before any training
+    with an error naming each such file, unless --force.
+    """
+    check_out(out)
+    grid = [Planned(i, out, experiment, *run) for i, run in enumerate(runs)]
+    if getattr(args, "task", None):
+        k, n = args.task
+        mine = [p for p in grid if p.index % n == k]
+    else:
+        mine = grid
+    if getattr(args, "list", False):
+        print(f"{experiment}: {len(grid)} runs" + (f"; task {k}/{n} has {len(mine)}"
+                                                   if getattr(args, "task", None) else ""))
+        for p in mine:
+            print(f"{p.index:5d}  {p.label:50s}  "
+                  f"{'done' if os.path.exists(p.path) else 'to do'}  {p.path}")
+        return []
+    todo, problems = [], []
+    for p in mine:
+        if not os.path.exists(p.path) or args.force:
+            todo.append(p)
+            continue
+        try:
+            recorded = read_run(p.path)["config"]
+        except BadInput as error:
+            problems.append(str(error))
+            continue
+        differ = config_differences(recorded, p.config)
+        if differ:
+            problems.append(f"{p.path}: made with other settings: " + ", ".join(
+                f"{k}={a!r} there, {b!r} now" for k, (a, b) in differ.items()) +
+                "; --force redoes it, or choose another --out")
+        else:
+            print(f"skip {p.path} (done with these settings; --force redoes it)", file=sys.stderr)
+    if problems:
+        raise BadInput("\n".join(problems))
+    return todo
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -129,52 +299,55 @@ def finite_or_none(value):
 
 class Run:
     """Collects one run's curves and writes its JSON; use as the loop's companion.
+    Steps count from 1, in the file, the progress lines and the summaries alike.
 
-        run = Run(out, "onehot", "batch100", "mine", {}, seed=0, config={...}, steps=3000)
-        for step in range(steps):
+        run = Run(planned, steps=3000)
+        for step in range(1, steps + 1):
             ...
             if not run.record(step, value=v, objective=o, first=f, second=s):
                 break          # diverged: NaN/inf value or objective
         run.finish(final={...})
     """
 
-    def __init__(self, out, experiment, setting, name, params, seed, config, steps,
-                 progress_every=500):
-        self.path = run_path(out, experiment, setting, name, params, seed)
-        self.experiment, self.setting, self.seed = experiment, setting, seed
-        self.name, self.params = name, dict(params)
-        self.config, self.steps, self.progress_every = dict(config), steps, progress_every
+    def __init__(self, planned, steps, progress_every=500):
+        self.path, self.experiment, self.setting = planned.path, planned.experiment, \
+            planned.setting
+        self.name, self.params, self.seed = planned.name, dict(planned.params), planned.seed
+        self.config, self.steps, self.progress_every = dict(planned.config), steps, progress_every
         self.curves = {}
         self.status, self.diverged_at_step = "ok", None
         self.start = time.perf_counter()
 
     def record(self, step, **values):
-        """Append this step's numbers; False (and status 'diverged') when the value or
-        the objective is not finite."""
+        """Append step `step`'s numbers (1-based); False (and status 'diverged') when
+        the value or the objective is not finite."""
         for key, v in values.items():
             self.curves.setdefault(key, []).append(finite_or_none(v))
         bad = [k for k in ("value", "objective") if k in values and not math.isfinite(values[k])]
         if bad:
-            self.status, self.diverged_at_step = "diverged", step
-            self._progress(step, values.get("value"), note=f"diverged ({', '.join(bad)} "
-                                                              "not finite)")
+            self.diverged(step, f"{', '.join(bad)} not finite")
             return False
-        if (step + 1) % self.progress_every == 0 or step + 1 == self.steps:
-            self._progress(step, values.get("value"))
+        if step % self.progress_every == 0 or step == self.steps:
+            self.progress(step, f"value {_shown(values.get('value'))}")
         return True
+
+    def diverged(self, step, why):
+        """Mark the run diverged at `step` (1-based) and say so."""
+        self.status, self.diverged_at_step = "diverged", step
+        self.progress(step, f"diverged ({why})")
 
     def extra(self, key, value):
         """Append to a curve that is not checked for divergence."""
         self.curves.setdefault(key, []).append(finite_or_none(value))
 
-    def _progress(self, step, value, note=""):
+    def progress(self, step, text, unit="step"):
+        """One line on stderr: where the run is, `text`, the rate and the time left."""
         elapsed = time.perf_counter() - self.start
-        rate = (step + 1) / elapsed if elapsed > 0 else float("inf")
-        left = (self.steps - step - 1) / rate if rate > 0 else float("nan")
-        shown = "nan" if value is None or not math.isfinite(value) else f"{value:.3f}"
+        rate = step / elapsed if elapsed > 0 else float("inf")
+        left = (self.steps - step) / rate if rate > 0 else float("nan")
         print(f"[{self.experiment} {self.setting} {loss_label(self.name, self.params)} "
-              f"seed{self.seed}] step {step + 1}/{self.steps} value {shown} "
-              f"{rate:.0f} steps/s, {left:.0f}s left {note}".rstrip(), file=sys.stderr, flush=True)
+              f"seed{self.seed}] {unit} {step}/{self.steps} {text}, {rate:.3g} {unit}s/s, "
+              f"{left:.0f}s left", file=sys.stderr, flush=True)
 
     def finish(self, final):
         payload = {
@@ -182,7 +355,7 @@ class Run:
             "loss": loss_label(self.name, self.params), "loss_name": self.name,
             "loss_params": self.params, "seed": self.seed, "config": self.config,
             "status": self.status, "diverged_at_step": self.diverged_at_step,
-            "final": {k: finite_or_none(v) if isinstance(v, float) else v for k, v in final.items()},
+            "final": final,
             "curves": {k: [None if v is None else float(f"{v:.6g}") for v in c]
                        for k, c in self.curves.items()},
             "elapsed_s": round(time.perf_counter() - self.start, 3), "versions": versions(),
@@ -193,28 +366,6 @@ class Run:
 
 def run_path(out, experiment, setting, name, params, seed):
     return os.path.join(out, experiment, setting, loss_folder(name, params), f"seed{seed}.json")
-
-
-def write_json(path, payload):
-    """Write JSON atomically: a temporary file in the same folder, then rename."""
-    write_text(path, json.dumps(payload, allow_nan=False))  # NaN raises before any write
-
-
-def write_text(path, text):
-    """Write a text file atomically."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def should_skip(path, force):
-    """True when the run's file exists and --force was not given (resume)."""
-    if os.path.exists(path) and not force:
-        print(f"skip {path} (exists; --force reruns it)", file=sys.stderr)
-        return True
-    return False
 
 
 def load_runs(out, experiment):
@@ -230,6 +381,10 @@ def load_runs(out, experiment):
                 except (OSError, json.JSONDecodeError) as error:
                     print(f"warning: cannot read {path}: {error}", file=sys.stderr)
     return runs
+
+
+def _shown(value):
+    return "nan" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 def finite_mean(values):

@@ -6,15 +6,17 @@ is an error that names the file and the problem, with exit code 2.
 """
 import argparse
 import csv
-import json
 import math
 import os
 import sys
+import warnings
 
 import numpy as np
 
 from . import bounds
-from .estimate import CRITICS, MARGINALS, check_pair, estimate
+from .estimate import CRITICS, DataWarning, estimate
+from .files import dumps
+from .samples import MARGINALS, check_pair
 
 
 class InputError(Exception):
@@ -53,6 +55,9 @@ def _read_csv(path, delimiter):
         for j, cell in enumerate(row, start=1):
             if not _is_number(cell):
                 raise InputError(f"{path}: row {i}, column {j}: {cell.strip()!r} is not a number")
+            if not math.isfinite(float(cell)):
+                raise InputError(f"{path}: row {i}, column {j}: {cell.strip()!r} is not a "
+                                 "finite number")
         values.append([float(c) for c in row])
     if not values:
         raise InputError(f"{path}: a header row but no data")
@@ -77,8 +82,17 @@ def _sizes(text):
     return sizes
 
 
+# exit codes, the first that applies: bad input, no estimate, figure failed, flagged, ok
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_ESTIMATE, EXIT_FLAGGED, EXIT_FIGURE = 0, 2, 3, 4, 5
+EXIT_CODES = """exit status: 0 an estimate; 2 bad input (nothing estimated); 3 no estimate
+(training diverged, or never beat the untrained critic); 4 an estimate with a
+flag (not settled, or a warning about the data); 5 the figure could not be
+written (the estimate was printed)."""
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m minimi estimate", description=__doc__,
+                                epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("x", help="samples of X: .npy or .csv, one row per sample")
     p.add_argument("y", help="samples of Y, row i paired with row i of X")
@@ -86,16 +100,24 @@ def parser():
                                                      "(default: remine)")
     p.add_argument("--critic", default="separable", choices=CRITICS)
     p.add_argument("--hidden", type=_sizes, default=(128, 128), help="hidden sizes (128,128)")
+    p.add_argument("--embed-dim", type=int, default=32, help="separable critic's embedding (32)")
     p.add_argument("--activation", default="softplus",
                    choices=("softplus", "relu", "tanh", "sigmoid"))
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=int, default=5000, help="most training steps (5000)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--eval-every", type=int, default=100,
+                   help="steps between validation scores (100)")
+    p.add_argument("--patience", type=int, default=10,
+                   help="stop after this many validation scores without a better one (10)")
     p.add_argument("--lam", type=float, help="λ of a regularized bound")
     p.add_argument("--target", type=float, help="C of a regularized bound")
     p.add_argument("--tau", type=float, help="clip of smile-type bounds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument("--max-pairs", type=int, help="held-out pairs scored per split (default: "
+                                                 "2^24 separable, 2^20 concat)")
     p.add_argument("--marginals", default="rank", choices=MARGINALS,
                    help="rank: normal scores of each column's ranks (default); "
                         "standard: centre and scale only")
@@ -107,6 +129,10 @@ def parser():
     return p
 
 
+def _error(what, text):
+    print(f"minimi {what}: error: {text}", file=sys.stderr)
+
+
 def run_estimate(argv):
     args = parser().parse_args(argv)
     try:
@@ -115,22 +141,33 @@ def run_estimate(argv):
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
         progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-        result = estimate(x, y, bound=args.bound, critic=args.critic, hidden=args.hidden,
-                          activation=args.activation, steps=args.steps,
-                          batch_size=args.batch_size, lr=args.lr, lam=args.lam,
-                          target=args.target, tau=args.tau, seed=args.seed,
-                          test_fraction=args.test_fraction, marginals=args.marginals,
-                          device=args.device, progress=progress)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # printed below, once, as a line
+            result = estimate(
+                x, y, bound=args.bound, critic=args.critic, hidden=args.hidden,
+                embed_dim=args.embed_dim, activation=args.activation, steps=args.steps,
+                batch_size=args.batch_size, lr=args.lr, eval_every=args.eval_every,
+                patience=args.patience, lam=args.lam, target=args.target, tau=args.tau,
+                seed=args.seed, test_fraction=args.test_fraction,
+                validation_fraction=args.validation_fraction, max_pairs=args.max_pairs,
+                marginals=args.marginals, device=args.device, progress=progress)
     except (InputError, ValueError, RuntimeError) as error:
-        print(f"minimi estimate: error: {error}", file=sys.stderr)
-        return 2
+        _error("estimate", error)
+        return EXIT_BAD_INPUT
+    for note in result.warnings:
+        print(f"minimi estimate: warning: {note}", file=sys.stderr)
+    # the answer first: a figure that fails to draw must not lose it
+    print(dumps(result.as_dict(bits=args.bits)) if args.json else result.summary(bits=args.bits),
+          flush=True)
+    code = EXIT_NO_ESTIMATE if result.status != "ok" else \
+        EXIT_FLAGGED if result.flagged else EXIT_OK
     if args.plot:
-        plot_curve(result, args.plot, args.bits)
-    if args.json:
-        print(json.dumps(result.as_dict(bits=args.bits)))
-    else:
-        print(result.summary(bits=args.bits))
-    return 0
+        try:
+            plot_curve(result, args.plot, args.bits)
+        except OSError as error:
+            _error("estimate", f"could not write the figure {args.plot}: {error}")
+            return code if code == EXIT_NO_ESTIMATE else EXIT_FIGURE
+    return code
 
 
 def plot_curve(result, path, bits=False):

@@ -1,10 +1,10 @@
 """Module: named parameters, train/eval, and checkpoints as .npz files."""
-import os
 import zipfile
 
 import numpy as np
 
 from . import backend
+from .files import write_atomic
 from .tensor import Tensor
 
 
@@ -93,10 +93,8 @@ class Module:
 
     def save(self, path):
         """Write the state dict to `path` (.npz) atomically: temporary file, then rename."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, **self.state_dict())
-        os.replace(tmp, path)
+        state = self.state_dict()
+        write_atomic(path, lambda f: np.savez(f, **state), mode="wb")
 
     def load(self, path):
         """Load a checkpoint written by save(); corrupt or mismatched files raise ValueError."""

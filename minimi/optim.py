@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from . import checks
 from .backend import get_array_module, to_numpy
 
 
@@ -11,9 +12,14 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: no parameters to optimize")
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr = float(lr)
+        self.lr = self._number("lr", lr, above=0)
+
+    def _number(self, name, value, **limits):
+        """A finite hyperparameter within limits; the error names the optimizer."""
+        try:
+            return checks.number(name, value, **limits)
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__}: {error}") from None
 
     def zero_grad(self):
         for p in self.params:
@@ -29,7 +35,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.momentum = self._number("momentum", momentum, at_least=0)
+        self.weight_decay = self._number("weight_decay", weight_decay, at_least=0)
         self.velocity = [None] * len(self.params)
 
     def step(self):
@@ -64,8 +71,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        self.beta1, self.beta2 = map(float, betas)
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be two numbers, got {betas!r}")
+        self.beta1, self.beta2 = (self._number(f"betas[{k}]", b, at_least=0, below=1)
+                                  for k, b in enumerate(betas))
+        self.eps = self._number("eps", eps, above=0)
+        self.weight_decay = self._number("weight_decay", weight_decay, at_least=0)
         self.t = 0
         first = self.params[0].data
         xp = get_array_module(first)

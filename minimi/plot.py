@@ -9,9 +9,10 @@ estimator's training curve, nothing more.
     fig.save("onehot.png")
 """
 import math
-import os
 
 from PIL import Image, ImageDraw, ImageFont
+
+from .files import write_atomic
 
 COLORS = {
     "blue": (31, 119, 180), "orange": (255, 127, 14), "green": (44, 160, 44),
@@ -226,10 +227,7 @@ class Figure:
         for (row, col), axes in self.panels.items():
             axes.draw(draw, (col * w, offset + row * h, (col + 1) * w, offset + (row + 1) * h),
                       fonts)
-        tmp = f"{path}.tmp"
-        image.save(tmp, format="PNG")
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, lambda f: image.save(f, format="PNG"), mode="wb")
 
 
 def ema(values, span=200):

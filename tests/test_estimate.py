@@ -1,6 +1,7 @@
 """minimi.estimate and `python -m minimi estimate`: accuracy, validation, the CLI."""
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -8,7 +9,9 @@ import pytest
 from PIL import Image
 
 import minimi
-from minimi import cli
+from minimi import bounds, cli, heldout
+from minimi.estimate import DataWarning
+from minimi.files import dumps
 
 
 def gaussian_pair(mi, dim, n, seed):
@@ -26,12 +29,71 @@ def test_default_settings_recover_known_mi(mi):
     assert abs(result.mi - mi) < 0.15, str(result)
     assert result.status == "ok" and 0 < result.stderr < 0.15
     assert result.n_test == 1000 and result.marginals == "rank"
+    assert result.pairs == "all, 999 per row" and result.scoring == "dv"
 
 
 def test_independent_samples_give_zero():
     r = np.random.default_rng(1)
     result = minimi.estimate(r.standard_normal((5000, 5)), r.standard_normal((5000, 5)))
-    assert abs(result.mi) < 0.05, str(result)
+    assert result.status == "ok" and abs(result.mi) < 0.05, str(result)
+
+
+# Cheap settings: a small critic learns a 5-D Gaussian's 1 nat in well under a second.
+SMALL = dict(steps=800, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3)
+
+
+@pytest.mark.parametrize("bound", list(bounds.BOUNDS))
+def test_every_bound_estimates_a_known_mi_or_says_why_not(bound):
+    x, y = gaussian_pair(1.0, 5, 2000, seed=7)
+    result = minimi.estimate(x, y, bound=bound, **SMALL)
+    if result.status == "ok":
+        assert abs(result.mi - 1.0) < 0.25, str(result)
+    else:
+        assert result.mi is None and str(result).startswith("I(X;Y) could not be estimated: ")
+
+
+def test_infonce_critic_is_scored_row_wise():
+    """The case that used to report 0.01: an InfoNCE critic scored by DV over all pairs."""
+    r = np.random.default_rng(0)
+    x = r.standard_normal((400, 2))
+    y = x + 0.5 * r.standard_normal((400, 2))
+    truth = 2 * 0.5 * math.log(1 + 1 / 0.25)                  # 1.609 nats
+    for bound in ("infonce", "reinfonce"):
+        result = minimi.estimate(x, y, bound=bound, steps=500)
+        assert result.status == "ok" and abs(result.mi - truth) < 0.3, str(result)
+        assert result.scoring == "infonce" and result.best_step > 0
+
+
+def test_a_critic_that_never_beats_the_untrained_one_is_not_reported(monkeypatch):
+    """Score the InfoNCE critic the wrong way (DV): every trained checkpoint falls
+    below the untrained one, and the result must say so instead of giving a number."""
+    monkeypatch.setitem(heldout.RULES, "infonce", "dv")
+    r = np.random.default_rng(0)
+    x = r.standard_normal((400, 2))
+    result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",
+                             steps=500)
+    assert result.status == "untrained" and result.best_step == 0 and not result.settled
+    assert result.mi is None and result.stderr is None and result.rejected_mi is not None
+    assert str(result).startswith("I(X;Y) could not be estimated: no trained checkpoint")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # exp overflows: the divergence itself
+def test_a_diverged_run_is_not_reported():
+    x, y = gaussian_pair(1.5, 2, 500, seed=1)
+    result = minimi.estimate(x, y, bound="nwj", lr=0.05, steps=300, eval_every=20)
+    assert result.status == "diverged" and isinstance(result.diverged_at_step, int)
+    assert result.mi is None and not result.settled
+    assert f"diverged at step {result.diverged_at_step}" in str(result)
+    assert len(result.curve) == result.diverged_at_step and result.curve[-1] is None
+
+
+def test_training_stops_once_validation_stops_improving():
+    x, y = gaussian_pair(0.5, 2, 1500, seed=2)
+    result = minimi.estimate(x, y, steps=5000, eval_every=20, patience=3, hidden=(16,))
+    steps = [s for s, _ in result.validation]
+    best = max(result.validation[1:], key=lambda sv: sv[1])
+    assert result.steps_run < 5000 and result.settled
+    assert steps[-1] == result.steps_run == best[0] + 3 * 20 and result.best_step == best[0]
 
 
 def test_rank_marginals_make_the_estimate_invariant_to_monotone_maps():
@@ -46,18 +108,26 @@ def test_result_fields_and_summary():
     x, y = gaussian_pair(0.5, 1, 300, seed=4)
     result = minimi.estimate(x[:, 0], y[:, 0], steps=40, eval_every=20, hidden=(8,))
     assert len(result.curve) == 40 and [s for s, _ in result.validation] == [0, 20, 40]
-    assert result.best_step in (0, 20, 40) and isinstance(result.settled, bool)
+    assert result.best_step in (20, 40) and isinstance(result.settled, bool)
     d = result.as_dict(bits=True)
     assert d["unit"] == "bits" and d["mi"] == pytest.approx(result.mi / math.log(2))
     assert str(result).startswith("I(X;Y) ≈ ") and "rank-Gaussian marginals" in str(result)
+    json.loads(dumps(d), parse_constant=_refuse)
+
+
+def _refuse(token):
+    raise ValueError(f"non-standard JSON token {token}")
 
 
 @pytest.mark.parametrize("x, y, message", [
     (np.zeros((100, 2)), np.zeros((90, 2)), "100 rows and y has 90"),
     (np.zeros((20, 2)), np.zeros((20, 2)), "too few"),
     (np.full((100, 2), np.nan), np.zeros((100, 2)), "x: 200 NaN or infinite value"),
-    (np.zeros((100, 2)), np.array([[np.inf, 0.0]] * 100), "y: 100 NaN or infinite.*row 0"),
+    (np.zeros((100, 2)), np.array([[0.0, np.inf]] * 100), "y: 100 NaN or infinite.*row 1, column 2"),
     (np.zeros((100, 2, 2)), np.zeros((100, 2)), r"shape \(100, 2, 2\)"),
+    (np.zeros((100, 2), complex), np.zeros((100, 2)), "x: complex values"),
+    (np.zeros((100, 0)), np.zeros((100, 2)), "x: has no columns"),
+    (np.array([["a", "b"]] * 100), np.zeros((100, 2)), "x: not numeric"),
 ])
 def test_bad_arrays_are_clear_errors(x, y, message):
     with pytest.raises(ValueError, match=message):
@@ -67,13 +137,53 @@ def test_bad_arrays_are_clear_errors(x, y, message):
 @pytest.mark.parametrize("kwargs, message", [
     ({"bound": "mien"}, "unknown bound 'mien'"),
     ({"critic": "bilinear"}, "unknown critic 'bilinear'"),
+    ({"marginals": "ranks"}, "unknown marginals 'ranks'"),
+    ({"activation": "gelu"}, "unknown activation 'gelu'"),
     ({"bound": "remine", "tau": 3.0}, "unknown parameter"),
-    ({"test_fraction": 1.5}, "test_fraction"),
+    ({"test_fraction": 1.5}, "test_fraction must be less than 1"),
+    ({"validation_fraction": float("nan")}, "validation_fraction must be a finite number"),
+    ({"steps": 2.5}, "steps must be an integer, got 2.5"),
+    ({"steps": 0}, "steps must be at least 1"),
+    ({"embed_dim": 0}, "embed_dim must be at least 1"),
+    ({"max_pairs": 0}, "max_pairs must be at least 1"),
+    ({"batch_size": 1}, "batch_size must be at least 2"),
+    ({"patience": 0}, "patience must be at least 1"),
+    ({"hidden": (16, 0)}, r"hidden\[1\] must be at least 1"),
+    ({"critic": "concat", "hidden": ()}, "concat critic needs at least one hidden layer"),
+    ({"lr": float("nan")}, "lr must be a finite number"),
+    ({"lr": float("inf")}, "lr must be a finite number"),
+    ({"lr": 0.0}, "lr must be greater than 0"),
+    ({"lam": float("inf")}, r"remine: lam \(λ\) must be a finite number"),
+    ({"lam": -1.0}, r"lam \(λ\) must be at least 0"),
+    ({"target": float("nan")}, r"target \(C\) must be a finite number"),
+    ({"bound": "smile", "tau": float("inf")}, "tau.*must be a finite number"),
+    ({"progress": "yes"}, "progress must be a callable"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
 ])
 def test_bad_settings_are_clear_errors(kwargs, message):
     x, y = gaussian_pair(1.0, 2, 100, seed=0)
     with pytest.raises(ValueError, match=message):
         minimi.estimate(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("make_data, marginals, message", [
+    (lambda x, y: (np.c_[x, np.full(len(x), 3.0)], y), "rank", "x column 3 is constant"),
+    (lambda x, y: (x, x.copy()), "rank", "x column 1 and y column 1 determine each other"),
+    (lambda x, y: (x, np.c_[y[:, :1], -np.exp(x[:, 1])]), "rank",
+     "x column 2 and y column 2 determine each other"),
+    (lambda x, y: (x * 1e-200, y), "standard", "x column 1: its spread .* under- or overflows"),
+    (lambda x, y: (x, y * 1e200), "none", "y column 1: its spread .* under- or overflows"),
+])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_degenerate_data_is_flagged_in_the_result_and_as_a_warning(make_data, marginals,
+                                                                   message):
+    x, y = make_data(*gaussian_pair(0.5, 2, 200, seed=3))
+    with pytest.warns(DataWarning) as warned:
+        result = minimi.estimate(x, y, steps=20, eval_every=10, hidden=(8,), marginals=marginals)
+    assert any(re.search(message, str(w.message)) for w in warned)
+    assert any(re.search(message, note) for note in result.warnings)
+    if result.status == "ok":
+        assert result.flagged and re.search(message, str(result))
 
 
 # ---- the command line ---------------------------------------------------------------------
@@ -92,11 +202,39 @@ def files(tmp_path):
     return {k: str(v) for k, v in paths.items()}
 
 
-def test_cli_prints_one_line(files, capsys):
-    assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST]) == 0
+def test_cli_prints_one_line_and_the_exit_status_says_what_it_is(files, capsys):
+    # 30 steps: the validation estimate is still rising, so the line carries a flag
+    assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST]) == cli.EXIT_FLAGGED
     out = capsys.readouterr().out.strip()
     assert out.startswith("I(X;Y) ≈ ") and out.count("\n") == 0
-    assert "nats (remine, separable critic, 30 steps" in out
+    assert "nats (remine, separable critic, best of 30 steps" in out and "[not settled" in out
+    # stopped early, nothing to flag: exit 0
+    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "2", "--hidden", "8",
+               "--quiet"]
+    assert cli.main(["estimate", files["x.npy"], files["y.csv"], *settled]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "[" not in out and "of 2000 steps" not in out
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_cli_exit_3_when_nothing_could_be_estimated(files, capsys):
+    code = cli.main(["estimate", files["x.npy"], files["y.csv"], "--bound", "nwj", "--lr",
+                     "0.05", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == cli.EXIT_NO_ESTIMATE and out.startswith("I(X;Y) could not be estimated: ")
+    assert "≈" not in out
+
+
+def test_cli_exit_4_and_a_warning_line_for_degenerate_data(files, tmp_path, capsys):
+    x = np.load(files["x.npy"])
+    np.save(tmp_path / "xc.npy", np.c_[x, np.ones(len(x))])
+    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "2", "--hidden", "8",
+               "--quiet"]
+    assert cli.main(["estimate", str(tmp_path / "xc.npy"), files["y.csv"], *settled]) == \
+        cli.EXIT_FLAGGED
+    captured = capsys.readouterr()
+    assert "minimi estimate: warning: x column 4 is constant" in captured.err
+    assert "[warning: x column 4 is constant" in captured.out
 
 
 def test_cli_header_detection_gives_the_same_answer(files, capsys):
@@ -119,8 +257,37 @@ def test_cli_json_and_bits(files, capsys):
 
 def test_cli_plot(files, tmp_path, capsys):
     png = tmp_path / "curve.png"
-    assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST, "--plot", str(png)]) == 0
+    assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST, "--plot", str(png)]) \
+        == cli.EXIT_FLAGGED
     assert Image.open(png).size == (720, 450)
+
+
+def test_a_figure_that_cannot_be_written_loses_nothing(files, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    png = tmp_path / "a_file" / "curve.png"           # a folder that is a file
+    code = cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST, "--json",
+                     "--plot", str(png)])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_FIGURE
+    assert json.loads(captured.out, parse_constant=_refuse)["status"] == "ok"  # printed first
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"minimi estimate: error: could not write the "
+                                               f"figure {png}")
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "x.npy", "y.csv", "y_noheader.csv"]
+
+
+def test_a_failed_figure_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from minimi.plot import Figure
+
+    def broken_save(image_self, f, format=None):
+        f.write(b"half a PNG")
+        raise OSError("disk full")
+    fig = Figure(rows=1, cols=1)
+    fig.panel(0, 0).line([0, 1], [0, 1])
+    monkeypatch.setattr("PIL.Image.Image.save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        fig.save(str(tmp_path / "f.png"))
+    assert os.listdir(tmp_path) == []
 
 
 def test_cli_progress_goes_to_stderr(files, capsys):
@@ -147,11 +314,28 @@ def test_cli_errors_name_the_file_and_exit_2(files, tmp_path, capsys):
         ([files["x.npy"], str(tmp_path / "missing.npy")], "missing.npy: no such file"),
         ([files["x.npy"], _write(tmp_path, "y.json", "{}")], "y.json: unknown file type"),
         ([files["x.npy"], short], "x.npy has 400 rows and .*short.csv has 10"),
-        ([nan, nan], "nan.csv: 1 NaN or infinite"),
+        ([nan, nan], "nan.csv: row 61, column 1: 'nan' is not a finite number"),
+        ([_write(tmp_path, "h.csv", "a,b\n" + "1,2\n" * 60 + "1,-inf\n"), nan],
+         r"h.csv: row 62, column 2: '-inf' is not a finite number"),
+        ([files["x.npy"], _write(tmp_path, "empty.csv", "\n")], "empty.csv: the file is empty"),
+        ([files["x.npy"], _write(tmp_path, "head.csv", "a,b\n")], "head.csv: a header row but no"),
         ([files["x.npy"], files["y.csv"], "--bound", "mien"], "unknown bound 'mien'"),
+        ([files["x.npy"], files["y.csv"], "--lr", "nan"], "lr must be a finite number"),
+        ([files["x.npy"], files["y.csv"], "--lam", "inf"], r"lam \(λ\) must be a finite"),
+        ([files["x.npy"], files["y.csv"], "--target", "nan"], r"target \(C\) must be a finite"),
+        ([files["x.npy"], files["y.csv"], "--bound", "smile", "--tau", "inf"], "tau"),
+        ([files["x.npy"], files["y.csv"], "--embed-dim", "0"], "embed_dim must be at least 1"),
+        ([files["x.npy"], files["y.csv"], "--max-pairs", "0"], "max_pairs must be at least 1"),
+        ([files["x.npy"], files["y.csv"], "--plot", "curve.jpg"], "the figure is a PNG"),
     ]
     for argv, message in cases:
         assert cli.main(["estimate", *argv, "--quiet"]) == 2, message
         err = capsys.readouterr().err
         assert err.startswith("minimi estimate: error: ")
         assert re.search(message, err), (message, err)
+
+
+def test_cli_rejects_a_non_integer_step_count(files, capsys):
+    with pytest.raises(SystemExit) as exit_info:     # argparse: "invalid int value"
+        cli.main(["estimate", files["x.npy"], files["y.csv"], "--steps", "2.5"])
+    assert exit_info.value.code == 2 and "--steps" in capsys.readouterr().err

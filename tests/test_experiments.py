@@ -67,12 +67,23 @@ def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path):
     assert missing.exists() and os.stat(done).st_mtime == 1
 
 
-def test_json_is_written_atomically(tmp_path):
+def strict_load(path):
+    """json.load that refuses NaN/Infinity, as strict JSON parsers do."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+    with open(path) as f:
+        return json.load(f, parse_constant=refuse)
+
+
+def test_json_is_strict_and_written_atomically(tmp_path):
     path = tmp_path / "a" / "seed0.json"
     runner.write_json(str(path), {"ok": 1})
-    with pytest.raises(ValueError):  # NaN is not JSON: nothing half-written replaces the file
-        runner.write_json(str(path), {"ok": float("nan")})
-    assert load(path) == {"ok": 1}
+    runner.write_json(str(path), {"ok": float("nan"), "curve": [1.0, float("inf")],
+                                  "n": np.float32(2.5)})
+    assert strict_load(path) == {"ok": None, "curve": [1.0, None], "n": 2.5}
+    with pytest.raises(TypeError):  # not JSON at all: nothing half-written replaces the file
+        runner.write_json(str(path), {"ok": object()})
+    assert strict_load(path)["curve"] == [1.0, None]
     assert os.listdir(path.parent) == ["seed0.json"]  # no temporary file left behind
 
 
@@ -83,8 +94,8 @@ def test_divergence_is_recorded_and_the_grid_goes_on(tmp_path):
     nwj = load(tmp_path / "onehot/batch8/nwj/seed0.json")
     assert nwj["status"] == "diverged"
     step = nwj["diverged_at_step"]
-    assert isinstance(step, int) and 0 <= step < 199
-    assert len(nwj["curves"]["value"]) == step + 1
+    assert isinstance(step, int) and 1 <= step < 200   # steps count from 1
+    assert len(nwj["curves"]["value"]) == step
     assert nwj["curves"]["value"][-1] is None or nwj["curves"]["objective"][-1] is None
     assert (tmp_path / "onehot/batch8/remine/seed0.json").exists()  # the next run still ran
     summary = (tmp_path / "onehot/summary.md").read_text()

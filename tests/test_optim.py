@@ -66,7 +66,7 @@ def test_adam_keeps_float32():
 
 
 def test_optimizer_arguments_are_checked():
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match="Adam: lr must be greater than 0, got 0"):
         mm.Adam([mm.Parameter(np.ones(2))], lr=0.0)
     with pytest.raises(ValueError, match="no parameters"):
         mm.SGD([], lr=0.1)

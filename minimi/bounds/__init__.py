@@ -10,7 +10,7 @@ Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
 """
 import inspect
 
-from .estimators import (Bound, MovingAverage, infonce, js, mine, mine_ema, nwj, reinfonce,
+from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema, nwj, reinfonce,
                          rejs, remine, renwj, resmile, retuba, smile, smile_js, tuba)
 from .pairings import (PAIRINGS, Contrastive, Diagonal, NoPositivePairs, Selection, Separate,
                        Supervised, make_pairing)
@@ -59,6 +59,10 @@ def make(name, **params):
     if unknown:
         raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; valid: "
                          f"{', '.join(f'{k}={v}' for k, v in valid.items()) or 'none'}")
+    try:
+        params = check_parameters(**params)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
     fn = BOUNDS[name]
     if name == "mine_ema":
         state = MovingAverage(params.pop("momentum", 0.9))
@@ -87,7 +91,7 @@ def parse(spec):
         except ValueError:
             raise ValueError(f"{spec!r}: parameter {key.strip()} must be a number, "
                              f"got {text!r}") from None
-    make(name, **params)  # validates the names
+    make(name, **params)  # checks the names and the values
     return name, params
 
 
@@ -97,5 +101,5 @@ def _known(name):
 
 
 __all__ = ["BOUNDS", "Bound", "Contrastive", "Diagonal", "MovingAverage", "NoPositivePairs",
-           "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "make",
+           "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters", "make",
            "make_pairing", "original", "parameters", "parse", "regularized", *BOUNDS]

@@ -9,7 +9,8 @@ Notation: sj = S_J, sm = S_M (1-D Tensors), lme = log-mean-exp, τ = clip.
 """
 import math
 
-from .. import ops
+from .. import checks, ops
+from ..backend import get_array_module, to_numpy
 from ..tensor import no_grad
 from .pairings import Selection, make_pairing
 
@@ -31,6 +32,14 @@ class Bound:
     first_term = property(lambda self: self.first.item(), doc="mean joint score")
     second_term = property(lambda self: self.second.item(), doc="the marginal term")
 
+    def numbers(self):
+        """{'value', 'objective', 'first', 'second'} as Python floats, fetched from the
+        device in one copy: a training loop that logs all four syncs once per step."""
+        parts = (self.value_tensor, self.objective, self.first, self.second)
+        xp = get_array_module(self.value_tensor.data)
+        host = to_numpy(xp.stack([t.data.astype(xp.float64) for t in parts]))
+        return dict(zip(("value", "objective", "first", "second"), map(float, host)))
+
     def regularized(self, lam, g, target):
         """The same value; objective − λ·(g − C)² (SPEC §2)."""
         self.penalty = lam * (g - target) ** 2
@@ -48,11 +57,19 @@ def _select(scores, pairing, labels):
     return make_pairing(pairing, labels, scores).select(scores)
 
 
-def _check(lam=0.0, tau=1.0):
-    if not lam >= 0:
-        raise ValueError(f"lam (λ) must be ≥ 0, got {lam}")
-    if not tau > 0:
-        raise ValueError(f"tau (τ, the clip) must be > 0, got {tau}")
+# What each parameter may be: λ ≥ 0, τ > 0, C any number; all finite.
+LIMITS = {"lam": ("lam (λ)", {"at_least": 0}), "tau": ("tau (τ, the clip)", {"above": 0}),
+          "target": ("target (C)", {}), "momentum": ("momentum", {"at_least": 0, "below": 1})}
+
+
+def check_parameters(**params):
+    """Every parameter a finite number within its LIMITS; returns them as floats."""
+    return {key: checks.number(LIMITS[key][0], value, **LIMITS[key][1])
+            for key, value in params.items()}
+
+
+def _check(**params):
+    check_parameters(**params)
 
 
 def _clip(x, tau):
@@ -75,7 +92,7 @@ def mine(scores, pairing=None, labels=None):
 
 def remine(scores, pairing=None, labels=None, lam=1.0, target=0.0):
     """V as mine; O = V − λ(lme(sm) − C)²."""
-    _check(lam)
+    _check(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     bound = mine(s)
     return bound.regularized(lam, bound.second, target)
@@ -95,7 +112,7 @@ def smile(scores, pairing=None, labels=None, tau=10.0):
 
 def resmile(scores, pairing=None, labels=None, lam=1.0, target=0.0, tau=10.0):
     """V as smile; O = V − λ(lme(sm) − C)², sm unclipped."""
-    _check(lam, tau)
+    _check(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     return smile(s, tau=tau).regularized(lam, _lme(s.marginal), target)
 
@@ -110,7 +127,7 @@ def infonce(scores, pairing=None, labels=None):
 
 def reinfonce(scores, pairing=None, labels=None, lam=1.0, target=0.0):
     """V as infonce; O = V − λ(m − C)²."""
-    _check(lam)
+    _check(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     bound = infonce(s)
     return bound.regularized(lam, bound.second, target)
@@ -129,7 +146,7 @@ def renwj(scores, pairing=None, labels=None, lam=1.0, target=1.0, tau=10.0):
     """V = mean(clip(sj)) − mean(exp(clip(sm) − 1)); O = V − λ(lme(sm) − C)², C = 1.
 
     C = 1 is the paper's eq. 15; the authors' code uses 0 (target=0)."""
-    _check(lam, tau)
+    _check(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     bound = Bound(_clip(s.joint, tau).mean(), ops.exp(_clip(s.marginal, tau) - 1.0).mean())
     return bound.regularized(lam, _lme(s.marginal), target)
@@ -145,7 +162,7 @@ def tuba(scores, pairing=None, labels=None):
 
 def retuba(scores, pairing=None, labels=None, lam=1.0, target=0.0, tau=10.0):
     """V = 1 + mean(clip(sj)) − mean(exp(clip(sm))); O = V − λ(lme(sm) − C)²."""
-    _check(lam, tau)
+    _check(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     bound = Bound(_clip(s.joint, tau).mean(), ops.exp(_clip(s.marginal, tau)).mean(), offset=1.0)
     return bound.regularized(lam, _lme(s.marginal), target)
@@ -167,7 +184,7 @@ def js(scores, pairing=None, labels=None):
 
 def rejs(scores, pairing=None, labels=None, lam=1.0, target=1.0):
     """V = NWJ value; O = JS objective − λ(mean(softplus(sm)) − C)², C = 1."""
-    _check(lam)
+    _check(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     return js(s).regularized(lam, ops.softplus(s.marginal).mean(), target)
 
@@ -186,8 +203,7 @@ class MovingAverage:
     its logarithm so that large scores cannot overflow it."""
 
     def __init__(self, momentum=0.9, floor=1e-4):
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        momentum = check_parameters(momentum=momentum)["momentum"]
         self.momentum, self.log_floor = float(momentum), math.log(floor)
         self.log_ema = None
 

@@ -1,0 +1,119 @@
+"""Scoring a trained critic on held-out rows: the number minimi.estimate reports.
+
+A split of n rows has n aligned (joint) pairs (x_i, y_i) and n(n−1) others
+(marginal) pairs (x_i, y_j). Every rule below needs only two numbers per row:
+
+    a_i = T(x_i, y_i)                  the aligned pair
+    b_i = lme_{j in J_i} T(x_i, y_j)   log-mean-exp over m other pairs of row i
+
+J_i is every j ≠ i (m = n − 1) when the split's pairs fit the budget
+`max_pairs`, otherwise m = max_pairs // n columns drawn at random per row.
+
+The rules (which bound uses which: RULES; README says why):
+
+    dv       mean(a) − lme(b)
+             = mean(T_J) − lme(T_M): every row contributes m pairs, so the lme
+             of the row lme's is the lme over all marginal pairs. Invariant to
+             adding a constant to T, so it is right at the optimum of every bound
+             whose critic is log r + c (MINE, SMILE, NWJ, TUBA, JS families).
+    infonce  mean(a − log((e^a + m·e^b) / (m + 1)))
+             InfoNCE with the whole split as one batch: row i's aligned pair
+             against its whole row. An InfoNCE critic is log r + c(x); c(x)
+             cancels within a row, not across rows. At most log(m + 1).
+
+The standard error comes from a bootstrap over rows (a row's pairs share x_i,
+so they are not independent draws), vectorised on the host.
+"""
+import math
+
+import numpy as np
+from scipy import special
+
+from . import backend
+from .backend import get_array_module
+from .tensor import Tensor, no_grad
+
+RULES = {name: "dv" for name in ("mine", "remine", "mine_ema", "smile", "resmile", "smile_js",
+                                 "nwj", "renwj", "tuba", "retuba", "js", "rejs")}
+RULES.update(infonce="infonce", reinfonce="infonce")
+BLOCK_FLOATS = 1 << 22  # floats one scoring block may hold (16 MB in float32)
+
+
+class RowScores:
+    """a (n,), b (n,) as float64 NumPy arrays; m pairs behind each b_i; how they were chosen."""
+
+    def __init__(self, a, b, m, pairs):
+        self.a, self.b, self.m, self.pairs = a, b, m, pairs
+
+    def value(self, rule):
+        """The held-out estimate under `rule` ('dv' or 'infonce'), a float."""
+        return float(_value(rule, self.a, self.b, self.m))
+
+    def bootstrap_stderr(self, rule, rng, reps=200):
+        """Standard deviation of the estimate over resamples of the rows."""
+        n = len(self.a)
+        values = []
+        per_chunk = max(1, (1 << 22) // n)
+        for start in range(0, reps, per_chunk):
+            idx = rng.integers(0, n, (min(per_chunk, reps - start), n))
+            values.append(_value(rule, self.a[idx], self.b[idx], self.m))
+        values = np.concatenate(values)
+        values = values[np.isfinite(values)]
+        return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+
+
+def _value(rule, a, b, m):
+    """The rule along the last axis (rows) of a and b."""
+    if rule == "dv":
+        return a.mean(axis=-1) - (special.logsumexp(b, axis=-1) - math.log(a.shape[-1]))
+    if rule == "infonce":
+        row = np.logaddexp(a, b + math.log(m)) - math.log(m + 1)
+        return (a - row).mean(axis=-1)
+    raise ValueError(f"unknown scoring rule {rule!r}: choose dv or infonce")
+
+
+def row_scores(critic, x, y, max_pairs, rng):
+    """RowScores of a critic on the rows x (n, dx), y (n, dy) (NumPy, any float dtype).
+
+    The critic's per-row parts are computed once; pairs are combined in blocks of
+    at most BLOCK_FLOATS floats, on the critic's device, and only a and b come back.
+    """
+    n = len(x)
+    if n < 2:
+        raise ValueError(f"held-out scoring needs at least 2 rows, got {n}")
+    X = Tensor(backend.to_device(np.asarray(x, dtype=np.float32)))
+    Y = Tensor(backend.to_device(np.asarray(y, dtype=np.float32)))
+    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)  # pairs per block
+    with no_grad():
+        fx, fy = critic.features(X, Y)
+        a = critic.combine_pairs(fx, fy).data.astype(np.float64)
+        xp = get_array_module(a)
+        if n * (n - 1) <= max_pairs:
+            m, pairs = n - 1, "all"
+            b = xp.empty(n, dtype=np.float64)
+            rows = max(1, per_block // n)
+            for start in range(0, n, rows):
+                stop = min(start + rows, n)
+                S = critic.combine(fx[start:stop], fy).data.astype(np.float64)
+                r = xp.arange(stop - start)
+                S[r, r + start] = -math.inf         # leave out the aligned pair
+                b[start:stop] = _row_lme(S, m)
+        else:
+            m, pairs = max(1, max_pairs // n), "sampled"
+            # m columns per row, uniform over j ≠ i, drawn on the host
+            j = (np.arange(n)[:, None] + rng.integers(1, n, (n, m))) % n
+            b = xp.empty(n, dtype=np.float64)
+            rows = max(1, per_block // m)
+            for start in range(0, n, rows):
+                stop = min(start + rows, n)
+                i = np.repeat(np.arange(start, stop), m)
+                S = critic.combine_pairs(fx[i], fy[j[start:stop].reshape(-1)]).data
+                b[start:stop] = _row_lme(S.astype(np.float64).reshape(stop - start, m), m)
+    return RowScores(backend.to_numpy(a), backend.to_numpy(b), m, pairs)
+
+
+def _row_lme(S, m):
+    """log((1/m) Σ_j exp S[r, j]) per row; −inf entries are left out of the sum."""
+    xp = get_array_module(S)
+    top = S.max(axis=1, keepdims=True)
+    return xp.log(xp.exp(S - top).sum(axis=1)) + top[:, 0] - math.log(m)

@@ -1,0 +1,118 @@
+"""Paired samples for minimi.estimate: checked, mapped per column, and looked over
+for degenerate cases before any training.
+
+    x, y = check_pair(x, y)                 # float64 (n, d) each, or a ValueError
+    notes = degenerate(x, y, "rank")        # warnings about the data, as sentences
+    fx = Marginals("rank", x[train]); fx(x[test])
+"""
+import numpy as np
+from scipy import special, stats
+
+MARGINALS = ("rank", "standard", "none")
+
+
+def as_samples(a, name):
+    """A float64 (n, d) array; 1-D becomes one column. Clear errors for bad input;
+    row and column numbers count from 1."""
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as error:  # e.g. ragged nested lists
+        raise ValueError(f"{name}: not an array of numbers ({error})") from None
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name}: complex values ({a.dtype}); MI is estimated from real "
+                         "numbers: pass the real and imaginary parts as separate columns")
+    try:
+        a = a.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: not numeric ({error})") from None
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 1-D or 2-D array (n samples, d columns), "
+                         f"got shape {a.shape}")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name}: has no columns (shape {a.shape})")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"{name}: {int(bad.sum())} NaN or infinite value(s), the first at "
+                         f"row {row + 1}, column {col + 1}")
+    return a
+
+
+def check_pair(x, y, min_rows=50, names=("x", "y")):
+    """x and y as float64 (n, dx), (n, dy) with the same n ≥ min_rows."""
+    x, y = as_samples(x, names[0]), as_samples(y, names[1])
+    if len(x) != len(y):
+        raise ValueError(f"{names[0]} has {len(x)} rows and {names[1]} has {len(y)}: "
+                         "the rows must be paired samples")
+    if len(x) < min_rows:
+        raise ValueError(f"{len(x)} rows are too few to estimate MI (at least {min_rows})")
+    return x, y
+
+
+class Marginals:
+    """A per-column map fitted on the training split, applied to any split.
+
+    rank: each value's mid-rank in the training column, then the normal quantile
+    (invertible per column, so MI is unchanged, and heavy tails become Gaussian).
+    standard: centre and scale. none: the values as they are.
+    """
+
+    def __init__(self, kind, train):
+        if kind not in MARGINALS:
+            raise ValueError(f"unknown marginals {kind!r}: choose one of {', '.join(MARGINALS)}")
+        self.kind = kind
+        if kind == "rank":
+            self.sorted = np.sort(train, axis=0)
+        elif kind == "standard":
+            self.mean, self.std = train.mean(axis=0), train.std(axis=0)
+            self.std[~(self.std > 0) | ~np.isfinite(self.std)] = 1.0
+
+    def __call__(self, a):
+        if self.kind == "standard":
+            return (a - self.mean) / self.std
+        if self.kind == "none":
+            return a
+        n = len(self.sorted)
+        out = np.empty_like(a)
+        for j in range(a.shape[1]):  # mid-rank of each value in the training column
+            lo = np.searchsorted(self.sorted[:, j], a[:, j], side="left")
+            hi = np.searchsorted(self.sorted[:, j], a[:, j], side="right")
+            out[:, j] = special.ndtri((0.5 * (lo + hi) + 0.5) / (n + 1))
+        return out
+
+
+def degenerate(x, y, marginals, names=("x", "y")):
+    """Sentences about data that makes an estimate meaningless or misleading:
+    constant columns, columns of x and y that determine each other, and columns
+    that the marginal map in float32 flattens to a constant."""
+    notes = []
+    for a, name in zip((x, y), names):
+        for j in np.flatnonzero((a == a[0]).all(axis=0)):
+            notes.append(f"{name} column {j + 1} is constant: it carries no information")
+    # a column of y that is a monotone function of a column of x: same ranks
+    ranks = {}
+    for j in range(x.shape[1]):
+        ranks.setdefault(stats.rankdata(x[:, j], method="dense").tobytes(), j)
+    for k in range(y.shape[1]):
+        for sign in (1, -1):
+            j = ranks.get(stats.rankdata(sign * y[:, k], method="dense").tobytes())
+            if j is not None and not (x[:, j] == x[0, j]).all():
+                notes.append(
+                    f"{names[0]} column {j + 1} and {names[1]} column {k + 1} determine each "
+                    "other (one is a monotone function of the other): I(X;Y) is infinite if "
+                    "they are continuous (the column's entropy if discrete), and no estimate "
+                    "from finite samples can show that")
+                break
+    if marginals != "rank":
+        for a, name in zip((x, y), names):
+            mapped = Marginals(marginals, a)(a).astype(np.float32)
+            for j in range(a.shape[1]):
+                column = mapped[:, j]
+                flat = (column == column[0]).all() or not np.isfinite(column).all()
+                if flat and (a[:, j] != a[0, j]).any():
+                    notes.append(f"{name} column {j + 1}: its spread (std {a[:, j].std():.3g}) "
+                                 f"under- or overflows under marginals={marginals!r}: in float32 "
+                                 "the column becomes constant or infinite; use marginals='rank'")
+    return notes

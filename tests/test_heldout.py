@@ -1,0 +1,120 @@
+"""Held-out scoring (minimi/heldout.py) against loops over every pair, and the rule
+each bound's critic is scored with."""
+import math
+
+import numpy as np
+import pytest
+
+import minimi as mm
+from minimi import bounds, heldout
+
+rng = np.random.default_rng(3)
+
+
+def all_scores(critic, x, y):
+    """S[i, j] = T(x_i, y_j), one pair at a time through critic.pairs."""
+    n = len(x)
+    S = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            S[i, j] = critic.pairs(mm.Tensor(x[i:i + 1]), mm.Tensor(y[j:j + 1])).numpy()[0]
+    return S
+
+
+def dv_by_loops(S):
+    n = len(S)
+    joint = sum(S[i, i] for i in range(n)) / n
+    others = [S[i, j] for i in range(n) for j in range(n) if i != j]
+    return joint - math.log(sum(math.exp(v) for v in others) / len(others))
+
+
+def infonce_by_loops(S):
+    n = len(S)
+    return sum(S[i, i] - math.log(sum(math.exp(S[i, j]) for j in range(n)) / n)
+               for i in range(n)) / n
+
+
+CRITICS = [
+    lambda: mm.SeparableCritic(3, 2, hidden=(8,), embed_dim=4, activation="softplus", rng=0),
+    lambda: mm.ConcatCritic(3, 2, hidden=(8, 6), rng=0),
+]
+
+
+@pytest.mark.parametrize("make", CRITICS, ids=["separable", "concat"])
+def test_all_pairs_match_loops(make, monkeypatch):
+    critic = make()
+    x, y = rng.standard_normal((23, 3)), rng.standard_normal((23, 2))
+    S = all_scores(critic, x, y)
+    monkeypatch.setattr(heldout, "BLOCK_FLOATS", 50)  # several row blocks, one row each
+    rows = heldout.row_scores(critic, x, y, max_pairs=10 ** 6, rng=rng)
+    assert rows.pairs == "all" and rows.m == 22
+    assert rows.value("dv") == pytest.approx(dv_by_loops(S), abs=2e-5)
+    assert rows.value("infonce") == pytest.approx(infonce_by_loops(S), abs=2e-5)
+
+
+def test_sampled_pairs_are_other_rows_and_match_their_loop():
+    critic = CRITICS[0]()
+    x, y = rng.standard_normal((30, 3)), rng.standard_normal((30, 2))
+    S = all_scores(critic, x, y)
+    draw = np.random.default_rng(5)
+    rows = heldout.row_scores(critic, x, y, max_pairs=30 * 4, rng=draw)
+    assert rows.pairs == "sampled" and rows.m == 4
+    j = (np.arange(30)[:, None] + np.random.default_rng(5).integers(1, 30, (30, 4))) % 30
+    assert not (j == np.arange(30)[:, None]).any()          # never the aligned pair
+    b = [math.log(sum(math.exp(S[i, k]) for k in j[i]) / 4) for i in range(30)]
+    np.testing.assert_allclose(rows.b, b, atol=2e-5)
+    np.testing.assert_allclose(rows.a, np.diag(S), atol=2e-6)
+    expected = np.mean([S[i, i] - math.log((math.exp(S[i, i]) + 4 * math.exp(b[i])) / 5)
+                        for i in range(30)])
+    assert rows.value("infonce") == pytest.approx(expected, abs=2e-5)
+
+
+def test_infonce_rule_is_blind_to_a_function_of_x_and_dv_is_not():
+    """An InfoNCE critic is optimal up to c(x): the row-wise rule must not move."""
+    S = rng.standard_normal((50, 50)) + 2 * np.eye(50)
+    shifted = S + 5 * rng.standard_normal((50, 1))            # + c(x_i) on row i
+
+    def rows_of(M):
+        b = np.array([np.log(np.mean(np.exp(np.delete(M[i], i)))) for i in range(50)])
+        return heldout.RowScores(np.diag(M).copy(), b, 49, "all")
+    assert rows_of(shifted).value("infonce") == pytest.approx(rows_of(S).value("infonce"))
+    assert abs(rows_of(shifted).value("dv") - rows_of(S).value("dv")) > 0.5
+    assert rows_of(S + 3.0).value("dv") == pytest.approx(rows_of(S).value("dv"))  # DV: constants
+
+
+def test_rules_at_known_optima():
+    """With the true log density ratio as critic, both rules recover the MI of a
+    bivariate Gaussian (InfoNCE also with c(x) added, DV with a constant added)."""
+    rho, n = 0.8, 3000
+    r = np.random.default_rng(0)
+    x = r.standard_normal(n)
+    y = rho * x + math.sqrt(1 - rho ** 2) * r.standard_normal(n)
+
+    def log_ratio(xi, yj):
+        return (-0.5 * math.log(1 - rho ** 2)
+                - (rho ** 2 * (xi ** 2 + yj ** 2) - 2 * rho * xi * yj) / (2 * (1 - rho ** 2)))
+    S = log_ratio(x[:, None], y[None, :])
+    b = np.log((np.exp(S).sum(axis=1) - np.exp(np.diag(S))) / (n - 1))
+    truth = -0.5 * math.log(1 - rho ** 2)
+    dv = heldout.RowScores(np.diag(S) + 7.0, b + 7.0, n - 1, "all")
+    assert dv.value("dv") == pytest.approx(truth, abs=0.05)
+    c = 3 * x
+    nce = heldout.RowScores(np.diag(S) + c, b + c, n - 1, "all")
+    assert nce.value("infonce") == pytest.approx(truth, abs=0.05)
+
+
+def test_bootstrap_over_rows_matches_a_loop():
+    rows = heldout.RowScores(rng.standard_normal(40), rng.standard_normal(40), 39, "all")
+    draw, again = np.random.default_rng(9), np.random.default_rng(9)
+    stderr = rows.bootstrap_stderr("dv", draw, reps=50)
+    idx = again.integers(0, 40, (50, 40))
+    values = [rows.a[i].mean() - math.log(np.mean(np.exp(rows.b[i]))) for i in idx]
+    assert stderr == pytest.approx(np.std(values, ddof=1))
+
+
+def test_every_bound_has_a_rule_and_the_infonce_family_is_row_wise():
+    assert set(heldout.RULES) == set(bounds.BOUNDS)
+    assert {n for n, rule in heldout.RULES.items() if rule == "infonce"} == {"infonce",
+                                                                             "reinfonce"}
+    with pytest.raises(ValueError, match="unknown scoring rule"):
+        heldout.RowScores(np.zeros(3), np.zeros(3), 2, "all").value("nwj")
