@@ -230,6 +230,11 @@ def test_true_critic_recovers_two_nats_on_a_20d_gaussian():
 @pytest.mark.parametrize("call, message", [
     (lambda: bounds.remine(mm.Tensor(np.zeros((3, 3))), lam=-1.0), "lam"),
     (lambda: bounds.smile(mm.Tensor(np.zeros((3, 3))), tau=0.0), "tau"),
+    (lambda: bounds.remine(mm.Tensor(np.zeros((3, 3))), lam=float("inf")), "lam.*finite"),
+    (lambda: bounds.renwj(mm.Tensor(np.zeros((3, 3))), target=float("nan")), "target.*finite"),
+    (lambda: bounds.make("retuba", tau=float("inf")), "retuba: tau.*finite"),
+    (lambda: bounds.make("mine_ema", momentum=1.0), "mine_ema: momentum must be less than 1"),
+    (lambda: bounds.parse("rejs:lam=nan"), "rejs: lam.*finite"),
     (lambda: bounds.mine(mm.Tensor(np.zeros((3, 4)))), r"square.*\(3, 4\)"),
     (lambda: bounds.mine(mm.Tensor(np.zeros((1, 1)))), "empty marginal set"),
     (lambda: bounds.mine(mm.Tensor(np.zeros((3, 4))), "supervised", np.array([0, 1])),

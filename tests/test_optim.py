@@ -65,11 +65,21 @@ def test_adam_keeps_float32():
     assert p.data.dtype == np.float32 and opt.moments[0][0].dtype == np.float32
 
 
-def test_optimizer_arguments_are_checked():
-    with pytest.raises(ValueError, match="Adam: lr must be greater than 0, got 0"):
-        mm.Adam([mm.Parameter(np.ones(2))], lr=0.0)
-    with pytest.raises(ValueError, match="no parameters"):
-        mm.SGD([], lr=0.1)
+@pytest.mark.parametrize("make, message", [
+    (lambda p: mm.Adam(p, lr=0.0), "Adam: lr must be greater than 0, got 0"),
+    (lambda p: mm.Adam(p, lr=float("nan")), "Adam: lr must be a finite number, got nan"),
+    (lambda p: mm.Adam(p, lr=float("inf")), "Adam: lr must be a finite number, got inf"),
+    (lambda p: mm.Adam(p, betas=(0.9, 1.0)), r"Adam: betas\[1\] must be less than 1"),
+    (lambda p: mm.Adam(p, betas=(0.9,)), "Adam: betas must be two numbers"),
+    (lambda p: mm.Adam(p, eps=0.0), "Adam: eps must be greater than 0"),
+    (lambda p: mm.Adam(p, weight_decay=-1e-4), "Adam: weight_decay must be at least 0"),
+    (lambda p: mm.SGD(p, lr="0.1"), "SGD: lr must be a number, got '0.1'"),
+    (lambda p: mm.SGD(p, lr=0.1, momentum=float("nan")), "SGD: momentum must be a finite"),
+    (lambda p: mm.SGD([], lr=0.1), "no parameters"),
+])
+def test_optimizer_arguments_are_checked(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([mm.Parameter(np.ones(2))])
 
 
 def _params_with_grads(grads):
