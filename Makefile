@@ -15,7 +15,7 @@ endif
 PROFILE ?= quick
 OUT ?= results
 
-.PHONY: test test-gpu bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed \
+.PHONY: test test-gpu test-fakecupy doctor bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed \
 	bench-slb bench-clb bench-lambda deps clean
 
 DATA ?= $(MINIMI_DATA)
@@ -36,9 +36,22 @@ $(VENV)/.installed: requirements.txt
 test: deps
 	$(PY) -m pytest -q tests
 
-# The same suite on CuPy (needs cupy and a CUDA device).
+# The same suite on CuPy (needs cupy >= 14 and a CUDA device).
 test-gpu: deps
 	MINIMI_DEVICE=gpu $(PY) -m pytest -q tests
+
+# The suite on a strict host-memory stand-in for CuPy, which refuses host/device
+# mixing and counts device->host syncs (no GPU needed; the slow statistical tests
+# are left to `make test`).
+FAKECUPY ?= ../shared/tools/fakecupy
+test-fakecupy: deps
+	@if [ ! -d "$(FAKECUPY)" ]; then echo "no CuPy stand-in at $(FAKECUPY): set FAKECUPY=DIR"; exit 2; fi
+	PYTHONPATH="$(FAKECUPY)" MINIMI_DEVICE=gpu FAKECUPY_REPORT=$${TMPDIR:-/tmp}/fakecupy_report.json \
+		$(PY) -m pytest -q -p fakecupy_plugin -m "not slow" tests
+
+# The active device, versions, BLAS threads, a GEMM rate and a gradient check.
+doctor: deps
+	$(PY) -m minimi doctor
 
 # The paper's instability studies; PROFILE=paper for the paper's settings (hours).
 bench: deps

@@ -25,7 +25,7 @@ import numpy as np
 
 import minimi as mm
 from minimi import bounds
-from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
+from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_device_float
 from minimi.files import dumps, write_atomic
 
 from . import runner
@@ -58,7 +58,7 @@ def scores_of(model, images, benchmark):
 def embed(model, images, chunk=500):
     """Network outputs for many images, without a graph, as NumPy float32."""
     with mm.no_grad():
-        return np.concatenate([model(mm.Tensor(to_float(images[s:s + chunk]))).numpy()
+        return np.concatenate([model(mm.Tensor(to_device_float(images[s:s + chunk]))).numpy()
                                for s in range(0, len(images), chunk)])
 
 
@@ -70,14 +70,17 @@ def nearest_neighbour_labels(test, train, train_labels, chunk=500):
 
 
 def batch_accuracy(scores, labels, benchmark):
-    """Free accuracy on a training batch: argmax of the logits (SLB) or the label of
-    the nearest other sample in the batch (CLB)."""
-    S = scores.numpy()
+    """Free accuracy on a training batch, as a 0-d array on the scores' device (the
+    loop fetches it with the step's other numbers): argmax of the logits (SLB) or
+    the label of the nearest other sample in the batch (CLB)."""
+    xp = mm.backend.get_array_module(scores.data)
+    S, y = scores.data, xp.asarray(labels)
     if benchmark == "slb":
-        return float((S.argmax(axis=1) == labels).mean())
+        return (S.argmax(axis=1) == y).mean()
     S = S.copy()
-    np.fill_diagonal(S, -np.inf)
-    return float((labels[S.argmax(axis=1)] == labels).mean())
+    i = xp.arange(len(y))
+    S[i, i] = -math.inf
+    return (y[S.argmax(axis=1)] == y).mean()
 
 
 def test_metrics(model, data, train_idx, benchmark, loss_name, params):
@@ -138,14 +141,14 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
                 skipped += 1
                 continue
             step += 1
-            logged = result.numbers()
+            logged = result.numbers(accuracy=batch_accuracy(scores, y, benchmark))
             if not (math.isfinite(logged["value"]) and math.isfinite(logged["objective"])):
                 run.diverged(step, f"NaN/inf in epoch {epoch + 1}")
                 return finish(run, model, data, train_idx, benchmark, name, params, state,
                               diverged=True)
             values.append(logged["value"])
             objectives.append(logged["objective"])
-            accuracies.append(batch_accuracy(scores, y, benchmark))
+            accuracies.append(logged["accuracy"])
             opt.zero_grad()
             (-result.objective).backward()
             opt.step()

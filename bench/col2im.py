@@ -3,12 +3,14 @@
     python -m bench col2im [--json FILE]
 
 Times conv2d's input gradient, with each way, on the SmallCNN's three layer
-shapes at batch 128; conv.COL2IM keeps the faster.
+shapes at batch 128, on the active device (MINIMI_DEVICE); conv.COL2IM keeps
+the faster.
 """
 import argparse
 
 import numpy as np
 
+from minimi import backend
 from minimi.ops import conv
 
 from .runner import write_json
@@ -21,10 +23,10 @@ SHAPES = [("conv1", (128, 32, 32, 3)), ("conv2", (128, 16, 16, 32)), ("conv3", (
 def measure(mode, x_shape, repeats):
     rng = np.random.default_rng(0)
     N, H, W, C = x_shape
-    gcols = rng.standard_normal((N * H * W, 9 * C)).astype(np.float32)
+    gcols = backend.to_device(rng.standard_normal((N * H * W, 9 * C)).astype(np.float32))
     previous, conv.COL2IM = conv.COL2IM, mode
     try:
-        return median_ms(lambda: conv._col2im(gcols, x_shape, 3, 3, 1, 1, H, W), repeats)
+        return median_ms(lambda: conv.col2im(gcols, x_shape, 3, 3, 1, 1, H, W), repeats)
     finally:
         conv.COL2IM = previous
 
@@ -42,7 +44,8 @@ def main(argv=None):
         add_at = measure("add_at", x_shape, args.repeats)
         rows.append({"layer": name, "input": x_shape, "slices_ms": slices, "add_at_ms": add_at})
         print(f"{name:8}{str(x_shape):>22}{slices:12.2f}{add_at:12.2f}")
-    print(f"in use: conv.COL2IM = {conv.COL2IM!r}  (numpy {np.__version__})")
+    print(f"in use: conv.COL2IM = {conv.COL2IM!r}  (numpy {np.__version__}, device "
+          f"{backend.device()})")
     if args.json:
         write_json(args.json, {"machine": machine(), "col2im": rows, "in_use": conv.COL2IM})
 

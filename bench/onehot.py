@@ -38,20 +38,20 @@ def train(run, name, params, seed, batch_size, steps, lr):
     loss = bounds.make(name, **params)
     eye = np.eye(N, dtype=np.float32)
     grid_x, grid_y = mm.Tensor(np.repeat(eye, N, axis=0)), mm.Tensor(np.tile(eye, (N, 1)))
-    on_support = np.eye(N, dtype=bool).reshape(-1)
     for step in range(1, steps + 1):
         x = eye[rng.integers(0, N, batch_size)]
         joint = critic.pairs(mm.Tensor(x), mm.Tensor(x))
         marginal = critic.pairs(mm.Tensor(eye[rng.integers(0, N, batch_size)]),
                                 mm.Tensor(eye[rng.integers(0, N, batch_size)]))
         result = loss((joint, marginal), "onehot")
-        with mm.no_grad():
-            outputs = critic.pairs(grid_x, grid_y).numpy()
-        on, off = outputs[on_support], outputs[~on_support]
-        for key, v in (("on_mean", on.mean()), ("on_min", on.min()), ("on_max", on.max()),
-                       ("off_mean", off.mean()), ("off_min", off.min()), ("off_max", off.max())):
-            run.extra(key, float(v))
-        if not run.record(step, **result.numbers()):
+        with mm.no_grad():    # T(e_i, e_j) for every pair: on the support when i = j
+            outputs = critic.pairs(grid_x, grid_y).data.reshape(N, N)
+        on, off = outputs.diagonal(), bounds.off_diagonal(outputs)
+        logged = result.numbers(on_mean=on.mean(), on_min=on.min(), on_max=on.max(),
+                                off_mean=off.mean(), off_min=off.min(), off_max=off.max())
+        for key in ("on_mean", "on_min", "on_max", "off_mean", "off_min", "off_max"):
+            run.extra(key, logged.pop(key))
+        if not run.record(step, **logged):
             break
         opt.zero_grad()
         (-result.objective).backward()

@@ -126,13 +126,14 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((1024, 1024)).astype(np.float32)
-    b = rng.standard_normal((1024, 1024)).astype(np.float32)
+    # the reference matmul runs where the workloads run (MINIMI_DEVICE)
+    a = mm.backend.to_device(rng.standard_normal((1024, 1024)).astype(np.float32))
+    b = mm.backend.to_device(rng.standard_normal((1024, 1024)).astype(np.float32))
     gemm = median_ms(lambda: a @ b, repeats=max(args.repeats, 10))
     info = machine()
-    print(f"numpy {info['numpy']}, BLAS {info.get('blas')} ({info.get('blas_threads')} threads), "
-          f"{info['cpu_count']} cpus; "
-          f"gemm1024 {gemm:.2f} ms", file=sys.stderr)
+    print(f"device {info['device']}{' (' + info['gpu'] + ')' if info.get('gpu') else ''}, "
+          f"numpy {info['numpy']}, BLAS {info.get('blas')} ({info.get('blas_threads')} threads), "
+          f"{info['cpu_count']} cpus; gemm1024 {gemm:.2f} ms", file=sys.stderr)
     print(f"{'workload':16}{'ms':>9}{'GFLOP/s':>9}{'× gemm':>9}{'target':>9}  ")
     results = {}
     for name in [n for n in names if n in WORKLOADS]:

@@ -1,4 +1,4 @@
-"""python -m minimi estimate X Y [options]"""
+"""python -m minimi <command> [options]: estimate, doctor."""
 import sys
 
 from .cli import main

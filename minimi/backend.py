@@ -46,6 +46,13 @@ def _keep_freed_memory():
 MALLOC_TUNED = _keep_freed_memory()
 
 DEVICES = ("cpu", "gpu")
+CUPY_FLOOR = 14  # CuPy 13 needs NumPy < 2.3, which minimi's NumPy may not be
+
+
+def _major(version):
+    """The major version number of a version string ('14.0.1' -> 14; unreadable -> 0)."""
+    head = version.split(".")[0]
+    return int(head) if head.isdigit() else 0
 DEFAULT_DTYPE = np.float32  # train in float32; gradient checks use float64
 
 _device = None
@@ -57,8 +64,12 @@ def _check_device(name):
                          "(argument or MINIMI_DEVICE)")
     if name == "gpu":
         if cp is None:
-            raise RuntimeError("device 'gpu' needs CuPy: pip install cupy-cuda12x "
-                               "(or set MINIMI_DEVICE=cpu)")
+            raise RuntimeError(f"device 'gpu' needs CuPy {CUPY_FLOOR} or newer: pip install "
+                               f"'cupy-cuda12x>={CUPY_FLOOR}' (or set MINIMI_DEVICE=cpu)")
+        if _major(cp.__version__) < CUPY_FLOOR:
+            raise RuntimeError(f"device 'gpu': CuPy {cp.__version__} is installed; minimi needs "
+                               f"CuPy {CUPY_FLOOR} or newer (CuPy 13 requires NumPy < 2.3): "
+                               f"pip install -U 'cupy-cuda12x>={CUPY_FLOOR}'")
         try:
             count = cp.cuda.runtime.getDeviceCount()
         except Exception as error:  # CUDA driver missing or broken
@@ -121,12 +132,66 @@ def to_numpy(array):
 def random_generator(seed=None, name=None):
     """A seeded generator on a device: numpy.random.Generator or cupy.random.Generator.
 
-    Both offer .standard_normal, .random, .integers and .permutation with
-    matching signatures for the calls minimi makes.
+    Both offer .standard_normal, .random and .integers. CuPy's has no
+    .permutation or .choice: minimi draws indices on the host, with NumPy.
     """
     if (name or device()) == "gpu":
         return cp.random.default_rng(seed)
     return np.random.default_rng(seed)
+
+
+def synchronize():
+    """Wait until the active device has finished its queued work (a no-op on the CPU).
+    Timings of GPU work are meaningless without it: kernels launch asynchronously."""
+    if device() == "gpu":
+        cp.cuda.Device().synchronize()
+
+
+def device_info():
+    """{'device', 'cupy', 'gpu'}: the active device, CuPy's version and the GPU's name."""
+    info = {"device": device(), "cupy": getattr(cp, "__version__", None)}
+    if device() == "gpu":
+        try:
+            props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+            name = props.get("name", b"")
+            info["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+        except Exception:  # the stand-in, or a driver without the call
+            info["gpu"] = "unknown"
+    return info
+
+
+def blas_info():
+    """The BLAS that NumPy uses: name/version, its thread count, and the thread variables."""
+    info = {"threads_env": {k: os.environ.get(k) for k in
+                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                            if os.environ.get(k)}}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}".strip()
+    except Exception:  # older NumPy: no dict mode
+        info["blas"] = "unknown"
+    info["blas_threads"] = openblas_threads()
+    return info
+
+
+def openblas_threads():
+    """The thread count of the OpenBLAS that NumPy loaded, asked directly (None if unknown)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            if hasattr(lib, name):
+                return int(getattr(lib, name)())
+    return None
 
 
 def scatter_add(target, indices, values):

@@ -2,7 +2,8 @@
 
 X and Y are .npy arrays or .csv tables (a header row is detected); row i of X
 pairs with row i of Y. Prints one line, or a JSON object with --json. Bad input
-is an error that names the file and the problem, with exit code 2.
+is an error that names the file and the problem, with exit code 2; the other
+exit codes are listed below.
 """
 import argparse
 import csv
@@ -191,12 +192,28 @@ def plot_curve(result, path, bits=False):
     fig.save(path)
 
 
+def run_doctor(argv):
+    from .doctor import main as doctor
+    return doctor(argv)
+
+
+COMMANDS = {
+    "estimate": ("estimate I(X;Y) from two files of paired rows", run_estimate),
+    "doctor": ("check versions, the device, a GEMM rate and a gradient check", run_doctor),
+}
+
+
+def usage():
+    lines = ["usage: python -m minimi <command> [options]   (each has --help)", "", "commands:"]
+    return "\n".join(lines + [f"  {name:10} {what}" for name, (what, _) in COMMANDS.items()])
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m minimi estimate X Y [options]   (see --help of estimate)")
+        print(usage())
         return 0 if argv else 2
-    if argv[0] != "estimate":
-        print(f"unknown command {argv[0]!r}: the command is 'estimate'", file=sys.stderr)
+    if argv[0] not in COMMANDS:
+        print(f"unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    return run_estimate(argv[1:])
+    return COMMANDS[argv[0]][1](argv[1:])

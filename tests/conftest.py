@@ -1,5 +1,10 @@
-"""Shared test setup: report which array backend the suite runs on."""
+"""Shared test setup: report which array backend the suite runs on; the `slow` mark."""
 from minimi import backend
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a statistical test that trains for seconds "
+                                       "(make test-fakecupy leaves these out)")
 
 
 def pytest_report_header(config):

@@ -24,6 +24,15 @@ def test_gpu_without_cupy_or_device_is_a_clear_error():
     assert backend.device() in backend.DEVICES
 
 
+def test_cupy_older_than_the_floor_is_a_clear_error(monkeypatch):
+    class OldCupy:
+        __version__ = "13.6.0"
+    monkeypatch.setattr(backend, "cp", OldCupy())
+    with pytest.raises(RuntimeError, match=r"CuPy 13.6.0 is installed; minimi needs CuPy 14 "
+                                           r"or newer.*cupy-cuda12x>=14"):
+        backend.use_device("gpu")
+
+
 def test_use_device_returns_the_previous_one():
     current = backend.device()
     assert backend.use_device("cpu") == current

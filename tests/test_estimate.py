@@ -22,6 +22,7 @@ def gaussian_pair(mi, dim, n, seed):
     return x, rho * x + math.sqrt(1 - rho ** 2) * r.standard_normal((n, dim))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mi", [1.0, 3.0])
 def test_default_settings_recover_known_mi(mi):
     x, y = gaussian_pair(mi, 5, 5000, seed=0)
@@ -32,6 +33,7 @@ def test_default_settings_recover_known_mi(mi):
     assert result.pairs == "all, 999 per row" and result.scoring == "dv"
 
 
+@pytest.mark.slow
 def test_independent_samples_give_zero():
     r = np.random.default_rng(1)
     result = minimi.estimate(r.standard_normal((5000, 5)), r.standard_normal((5000, 5)))
@@ -42,6 +44,7 @@ def test_independent_samples_give_zero():
 SMALL = dict(steps=800, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bound", list(bounds.BOUNDS))
 def test_every_bound_estimates_a_known_mi_or_says_why_not(bound):
     x, y = gaussian_pair(1.0, 5, 2000, seed=7)
@@ -52,6 +55,7 @@ def test_every_bound_estimates_a_known_mi_or_says_why_not(bound):
         assert result.mi is None and str(result).startswith("I(X;Y) could not be estimated: ")
 
 
+@pytest.mark.slow
 def test_infonce_critic_is_scored_row_wise():
     """The case that used to report 0.01: an InfoNCE critic scored by DV over all pairs."""
     r = np.random.default_rng(0)

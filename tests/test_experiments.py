@@ -152,6 +152,7 @@ def test_loss_lists_with_several_parameters():
         ("mine", {}), ("renwj", {"target": 0.0, "lam": 0.5}), ("nwj", {})]
 
 
+@pytest.mark.slow
 def test_remine_pins_its_second_term_and_estimates_log16(tmp_path):
     """The one real statistical check: batch 100, 1500 steps, λ = 0.1, C = 2."""
     onehot.main_cstar(["--out", str(tmp_path), "--seed", "0", "--targets", "2",

@@ -129,6 +129,7 @@ def _pattern_images(n, classes, seed):
     return images, labels
 
 
+@pytest.mark.slow
 def test_small_cnn_learns_a_class_dependent_pattern():
     images, labels = _pattern_images(128, 4, seed=0)
     cnn = mm.SmallCNN(num_classes=4, rng=0)

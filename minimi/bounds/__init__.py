@@ -13,7 +13,7 @@ import inspect
 from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema, nwj, reinfonce,
                          rejs, remine, renwj, resmile, retuba, smile, smile_js, tuba)
 from .pairings import (PAIRINGS, Contrastive, Diagonal, NoPositivePairs, Selection, Separate,
-                       Supervised, make_pairing)
+                       Supervised, make_pairing, off_diagonal)
 
 BOUNDS = {
     "mine": mine, "smile": smile, "infonce": infonce, "nwj": nwj, "tuba": tuba, "js": js,
@@ -102,4 +102,4 @@ def _known(name):
 
 __all__ = ["BOUNDS", "Bound", "Contrastive", "Diagonal", "MovingAverage", "NoPositivePairs",
            "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters", "make",
-           "make_pairing", "original", "parameters", "parse", "regularized", *BOUNDS]
+           "make_pairing", "off_diagonal", "original", "parameters", "parse", "regularized", *BOUNDS]

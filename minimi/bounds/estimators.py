@@ -11,7 +11,7 @@ import math
 
 from .. import checks, ops
 from ..backend import get_array_module, to_numpy
-from ..tensor import no_grad
+from ..tensor import Tensor, no_grad
 from .pairings import Selection, make_pairing
 
 
@@ -32,13 +32,16 @@ class Bound:
     first_term = property(lambda self: self.first.item(), doc="mean joint score")
     second_term = property(lambda self: self.second.item(), doc="the marginal term")
 
-    def numbers(self):
-        """{'value', 'objective', 'first', 'second'} as Python floats, fetched from the
-        device in one copy: a training loop that logs all four syncs once per step."""
-        parts = (self.value_tensor, self.objective, self.first, self.second)
+    def numbers(self, **extra):
+        """{'value', 'objective', 'first', 'second', **extra} as Python floats, fetched
+        from the device in one copy: a training loop that logs them all, and any
+        other 0-d Tensors or arrays it passes as `extra`, syncs once per step."""
+        parts = {"value": self.value_tensor, "objective": self.objective,
+                 "first": self.first, "second": self.second, **extra}
         xp = get_array_module(self.value_tensor.data)
-        host = to_numpy(xp.stack([t.data.astype(xp.float64) for t in parts]))
-        return dict(zip(("value", "objective", "first", "second"), map(float, host)))
+        host = to_numpy(xp.stack([(v.data if isinstance(v, Tensor) else v).astype(xp.float64)
+                                  for v in parts.values()]))
+        return dict(zip(parts, map(float, host)))
 
     def regularized(self, lam, g, target):
         """The same value; objective − λ·(g − C)² (SPEC §2)."""
@@ -200,22 +203,23 @@ def smile_js(scores, pairing=None, labels=None, tau=10.0):
 
 class MovingAverage:
     """MINE-EMA's state: an exponential moving average of mean(exp(sm)), kept as
-    its logarithm so that large scores cannot overflow it."""
+    its logarithm (so that large scores cannot overflow it) in a 0-d array on the
+    scores' device (so that updating it never waits for the device)."""
 
     def __init__(self, momentum=0.9, floor=1e-4):
-        momentum = check_parameters(momentum=momentum)["momentum"]
-        self.momentum, self.log_floor = float(momentum), math.log(floor)
+        self.momentum = check_parameters(momentum=momentum)["momentum"]
+        self.log_momentum = math.log(self.momentum) if self.momentum > 0 else -math.inf
+        self.log_rest, self.log_floor = math.log1p(-self.momentum), math.log(floor)
         self.log_ema = None
 
     def update(self, log_mean):
-        """Fold in log(mean(exp(sm))) of one batch (a float); returns log(ema)."""
+        """Fold in log(mean(exp(sm))) of one batch (a 0-d array); returns log(ema)."""
+        xp = get_array_module(log_mean)
         if self.log_ema is None:
-            self.log_ema = log_mean
-        else:
-            a = math.log(self.momentum) + self.log_ema
-            b = math.log1p(-self.momentum) + log_mean
-            self.log_ema = max(a, b) + math.log1p(math.exp(-abs(a - b)))
-        self.log_ema = max(self.log_ema, self.log_floor)
+            log_ema = log_mean
+        else:   # log(m·ema + (1 − m)·mean), computed in logs
+            log_ema = xp.logaddexp(self.log_momentum + self.log_ema, self.log_rest + log_mean)
+        self.log_ema = xp.maximum(log_ema, self.log_floor)
         return self.log_ema
 
 
@@ -231,6 +235,6 @@ def mine_ema(scores, pairing=None, labels=None, state=None, momentum=0.9):
     state = MovingAverage(momentum) if state is None else state
     bound = mine(s)
     with no_grad():
-        log_ema = state.update(bound.second.item())
+        log_ema = state.update(bound.second.data)
     bound.objective = bound.first - ops.exp(bound.second - log_ema)
     return bound

@@ -15,9 +15,10 @@ experiment's rule lives here once; the bounds never index a score matrix.
 import functools
 import math
 
+import numpy as np
+
 from .. import ops
 from ..backend import get_array_module
-from ..tensor import Tensor
 
 
 class NoPositivePairs(ValueError):
@@ -61,20 +62,20 @@ def _full_rows(S):
     return ops.logsumexp(S, axis=1).mean() - math.log(S.shape[1])
 
 
-def _off_diagonal(xp, B):
-    return ~xp.eye(B, dtype=bool)
+def off_diagonal(S):
+    """The B(B−1) entries S[i, j], i ≠ j, of a square (B, B) Tensor (or array), row by
+    row. Dropping the first of the B² entries leaves B−1 runs of B+1, each ending on
+    a diagonal entry: reshapes and one slice, so no mask (a mask would make CuPy
+    sync with the host to size its result) and a slice's plain gradient."""
+    B = S.shape[0]
+    return S.reshape(-1)[1:].reshape(B - 1, B + 1)[:, :B].reshape(-1)
 
 
-def _labels(labels, rows, xp, who):
+def _labels(labels, rows, who, classes=None):
+    """Checked host labels (see ops.class_labels)."""
     if labels is None:
         raise ValueError(f"{who}: needs labels")
-    labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    if labels.shape != (rows,):
-        raise ValueError(f"{who}: labels of shape {labels.shape} for {rows} score rows: "
-                         f"expected ({rows},)")
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"{who}: labels must be integers, got dtype {labels.dtype}")
-    return labels
+    return ops.class_labels(labels, rows, classes, who)
 
 
 class Diagonal:
@@ -91,7 +92,7 @@ class Diagonal:
         return ops.diagonal(s.scores)
 
     def marginal(self, s):
-        return s.scores[_off_diagonal(get_array_module(s.scores.data), s.scores.shape[0])]
+        return off_diagonal(s.scores)
 
     def nce_normalizer(self, selection):
         return _full_rows(selection.scores)
@@ -137,16 +138,13 @@ class Supervised:
             raise ValueError(f"supervised pairing: needs logits (B, K), got shape {scores.shape}")
         xp = get_array_module(scores.data)
         B, K = scores.shape
-        labels = _labels(self.labels, B, xp, "supervised pairing")
-        if B and (int(labels.min()) < 0 or int(labels.max()) >= K):
-            raise ValueError(f"supervised pairing: labels must lie in [0, {K}), got "
-                             f"[{int(labels.min())}, {int(labels.max())}]")
+        labels = _labels(self.labels, B, "supervised pairing", classes=K)
         selection = Selection(self, scores)
-        selection.rows, selection.labels = xp.arange(B), labels
+        selection.rows, selection.labels = xp.arange(B), xp.asarray(labels)
         return selection
 
     def joint(self, s):
-        return s.scores[s.rows, s.labels]
+        return ops.getitem(s.scores, (s.rows, s.labels), unique=True)   # one entry per row
 
     def marginal(self, s):
         return s.scores.reshape(-1)
@@ -167,29 +165,29 @@ class Contrastive:
     def select(self, scores):
         B = _square(scores, "contrastive pairing")
         xp = get_array_module(scores.data)
-        labels = _labels(self.labels, B, xp, "contrastive pairing")
-        off = _off_diagonal(xp, B)
-        positive = (labels[:, None] == labels[None, :]) & off
-        if not bool(positive.any()):
+        labels = _labels(self.labels, B, "contrastive pairing")
+        # which pairs are joint follows from the host labels: no device sync
+        positive = (labels[:, None] == labels[None, :]) & ~np.eye(B, dtype=bool)
+        if not positive.any():
             raise NoPositivePairs(f"contrastive pairing: no two of the {B} samples share a "
                                   "label (no joint pair); SPEC skips such a batch")
+        count = positive.sum(axis=1)
         selection = Selection(self, scores)
-        selection.positive, selection.off = positive, off
+        selection.joint_index = xp.asarray(np.flatnonzero(positive))   # into S.reshape(-1)
+        selection.row_weights = xp.asarray(count / count.sum(), dtype=scores.dtype)
         return selection
 
     def joint(self, s):
-        return s.scores[s.positive]
+        return ops.getitem(s.scores.reshape(-1), s.joint_index, unique=True)
 
     def marginal(self, s):
-        return s.scores[s.off]
+        return off_diagonal(s.scores)
 
     def nce_normalizer(self, selection):
         B = selection.scores.shape[0]
         rows = selection.marginal.reshape(B, B - 1)          # row i without S[i, i]
         lse = ops.logsumexp(rows, axis=1) - math.log(B - 1)
-        count = selection.positive.sum(axis=1)
-        weights = (count / count.sum()).astype(rows.dtype)   # a row's weight: its positives
-        return (lse * weights).sum()
+        return (lse * selection.row_weights).sum()           # a row's weight: its positives
 
 
 PAIRINGS = {"gaussian": Diagonal, "onehot": Separate, "supervised": Supervised,

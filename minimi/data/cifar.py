@@ -14,6 +14,8 @@ import pickle
 
 import numpy as np
 
+from .. import backend
+
 SOURCE = "https://www.cs.toronto.edu/~kriz/cifar.html (the 'python version')"
 LAYOUTS = {
     "cifar10": {"folder": "cifar-10-batches-py", "archive": "cifar-10-python.tar.gz",
@@ -129,11 +131,18 @@ def load_cifar(path=None, dataset="cifar10", labels="fine"):
 
 
 def to_float(images):
-    """uint8 (B, 3, 32, 32) -> float32 (B, 32, 32, 3), channels last, (x/255 − 0.5)/0.5."""
+    """uint8 (B, 3, 32, 32) -> float32 (B, 32, 32, 3), channels last, (x/255 − 0.5)/0.5,
+    on the device the images are on (NumPy or CuPy)."""
     x = images.transpose(0, 2, 3, 1).astype(np.float32)
     x *= 2.0 / 255.0
     x -= 1.0
     return x
+
+
+def to_device_float(images):
+    """Host uint8 images to float32 NHWC on the active device, converted there: a
+    GPU receives a quarter of the bytes that float32 would take."""
+    return to_float(backend.to_device(np.ascontiguousarray(images)))
 
 
 def balanced_subset(labels, n, rng):
@@ -149,9 +158,10 @@ def balanced_subset(labels, n, rng):
 
 
 def batches(images, labels, batch_size, rng=None, drop_last=True):
-    """(float32 NHWC images, int64 labels) minibatches; shuffled when rng is given."""
+    """(float32 NHWC images on the active device, int64 host labels) minibatches;
+    shuffled when rng is given."""
     order = rng.permutation(len(labels)) if rng is not None else np.arange(len(labels))
     stop = len(order) - (len(order) % batch_size if drop_last else 0)
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
-        yield to_float(images[idx]), labels[idx]
+        yield to_device_float(images[idx]), labels[idx]

@@ -2,20 +2,20 @@
 
 Each primitive lives with its backward in one of: elementwise.py, reduce.py,
 shape.py, linalg.py (matmul; linear and pairwise_sum with fused bias and ReLU),
-conv.py. nn.py holds compositions (log_softmax,
-cross_entropy).
+conv.py. nn.py holds compositions (log_softmax, cross_entropy) and the label check.
 """
 from ..tensor import Tensor
 from .conv import conv2d, global_avg_pool2d, max_pool2d
 from .elementwise import (abs_, add, clip, div, exp, log, maximum, minimum, mul, neg, pow,
                           relu, sigmoid, softplus, sqrt, sub, tanh)
 from .linalg import linear, matmul, pairwise_sum
-from .nn import cross_entropy, log_softmax
+from .nn import class_labels, cross_entropy, log_softmax
 from .reduce import logmeanexp, logsumexp, max, mean, sum
 from .shape import broadcast_to, concatenate, diagonal, getitem, reshape, stack, transpose
 
 __all__ = [
-    "abs_", "add", "broadcast_to", "clip", "concatenate", "conv2d", "cross_entropy",
+    "abs_", "add", "broadcast_to", "class_labels", "clip", "concatenate", "conv2d",
+    "cross_entropy",
     "diagonal", "div", "exp", "getitem", "global_avg_pool2d", "linear", "log", "log_softmax",
     "logmeanexp", "logsumexp", "matmul", "max", "max_pool2d", "maximum", "mean", "minimum",
     "mul", "neg", "pairwise_sum", "pow", "relu", "reshape", "sigmoid", "softplus", "sqrt", "stack", "sub",

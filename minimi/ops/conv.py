@@ -1,8 +1,8 @@
 """Convolution and pooling on channels-last images.
 
 Images inside minimi are NHWC, (N, H, W, C): the layout in which im2col
-columns come straight out of `sliding_window_view` and the matmul output is
-already the next layer's input. Weights keep the usual (OC, C, KH, KW).
+columns come straight out of a strided view of the image and the matmul output
+is already the next layer's input. Weights keep the usual (OC, C, KH, KW).
 """
 from ..backend import get_array_module, parallel_for, scatter_add
 from ..tensor import Function
@@ -21,7 +21,7 @@ def _out_size(n, k, stride, padding):
     return (n + 2 * padding - k) // stride + 1
 
 
-def _im2col(x, KH, KW, stride, padding):
+def im2col(x, KH, KW, stride, padding):
     """Columns (N·OH·OW, KH·KW·C) of a padded NHWC image, one row per output pixel.
 
     The copy out of the window view is the expensive part; it runs in threads
@@ -31,10 +31,13 @@ def _im2col(x, KH, KW, stride, padding):
     source = x
     if padding:
         source = xp.zeros((N, H + 2 * padding, W + 2 * padding, C), dtype=x.dtype)
-    windows = xp.lib.stride_tricks.sliding_window_view(source, (KH, KW), axis=(1, 2))
-    # (N, OH, OW, KH, KW, C): each kernel offset is a contiguous run of C in a row
-    windows = windows[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
-    OH, OW = windows.shape[1:3]
+    OH, OW = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
+    # a strided view (N, OH, OW, KH, KW, C) of the padded image: window (i, j) starts at
+    # pixel (stride·i, stride·j), and each kernel offset is a contiguous run of C.
+    # (CuPy's sliding_window_view would sync with the host twice per call; this does not.)
+    sN, sH, sW, sC = source.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        source, (N, OH, OW, KH, KW, C), (sN, stride * sH, stride * sW, sH, sW, sC))
     cols = xp.empty(windows.shape, dtype=x.dtype)
 
     def fill(a, b):
@@ -45,8 +48,8 @@ def _im2col(x, KH, KW, stride, padding):
     return cols.reshape(N * OH * OW, KH * KW * C), OH, OW
 
 
-def _col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW):
-    """The adjoint of _im2col: add each column entry back to the pixel it came from."""
+def col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW):
+    """The adjoint of im2col: add each column entry back to the pixel it came from."""
     xp = get_array_module(gcols)
     N, H, W, C = x_shape
     gcols = gcols.reshape(N, OH, OW, KH, KW, C)
@@ -80,7 +83,7 @@ class Conv2d(Function):
                 _out_size(Wd, KW, self.stride, self.padding) < 1:
             raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
                              f"with padding {self.padding}")
-        self.cols, OH, OW = _im2col(x, KH, KW, self.stride, self.padding)
+        self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding)
         self.Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
         self.x_shape, self.W_shape, self.OH, self.OW = x.shape, W.shape, OH, OW
         y = self.cols @ self.Wm.T
@@ -98,7 +101,7 @@ class Conv2d(Function):
             gy = gy * (self.y > 0)
         gx = gW = gb = None
         if self.needs_grad[0]:
-            gx = _col2im(gy @ self.Wm, self.x_shape, KH, KW, self.stride, self.padding,
+            gx = col2im(gy @ self.Wm, self.x_shape, KH, KW, self.stride, self.padding,
                          self.OH, self.OW)
         if self.needs_grad[1]:
             gW = (gy.T @ self.cols).reshape(OC, KH, KW, C).transpose(0, 3, 1, 2)

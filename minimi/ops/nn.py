@@ -1,5 +1,5 @@
 """Classification losses composed from primitives: log_softmax and cross_entropy."""
-from ..backend import get_array_module
+from ..backend import get_array_module, to_numpy
 from ..tensor import Tensor
 from .elementwise import neg, sub
 from .reduce import logsumexp, mean
@@ -11,21 +11,31 @@ def log_softmax(x, axis=-1):
     return sub(x, logsumexp(x, axis=axis, keepdims=True))
 
 
+def class_labels(labels, rows, classes=None, who="labels"):
+    """Integer labels (rows,) as a checked host (NumPy) array: shape, integer dtype
+    and, given `classes`, the range [0, classes).
+
+    The check runs on the host: labels already on a GPU come back once for it (a
+    sync), so training loops pass the host labels they have anyway."""
+    labels = to_numpy(labels.data if isinstance(labels, Tensor) else labels)
+    if labels.shape != (rows,):
+        raise ValueError(f"{who}: labels of shape {labels.shape} for {rows} score rows: "
+                         f"expected ({rows},)")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{who}: labels must be integers, got dtype {labels.dtype}")
+    if classes is not None and rows and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{who}: labels must lie in [0, {classes}), got "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
+    return labels
+
+
 def cross_entropy(logits, labels):
     """Mean negative log-likelihood of integer labels (N,) under logits (N, K)."""
-    labels = labels.data if isinstance(labels, Tensor) else labels
-    xp = get_array_module(logits.data)
-    labels = xp.asarray(labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be (N, K), got shape {logits.shape}")
     N, K = logits.shape
-    if labels.shape != (N,):
-        raise ValueError(f"cross_entropy: labels of shape {labels.shape} for logits of shape "
-                         f"{logits.shape}: expected ({N},)")
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
-    if N and (int(labels.min()) < 0 or int(labels.max()) >= K):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {K}), got range "
-                         f"[{int(labels.min())}, {int(labels.max())}]")
-    picked = getitem(log_softmax(logits, axis=1), (xp.arange(N), labels))
+    labels = class_labels(labels, N, K, "cross_entropy")
+    xp = get_array_module(logits.data)
+    picked = getitem(log_softmax(logits, axis=1), (xp.arange(N), xp.asarray(labels)),
+                     unique=True)
     return neg(mean(picked))

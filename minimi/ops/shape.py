@@ -44,8 +44,11 @@ def _may_repeat(index):
 class GetItem(Function):
     """x[index] with slices, integer arrays or boolean masks.
 
-    Integer arrays may repeat an entry, so their backward adds with scatter_add.
+    Integer arrays may repeat an entry, so their backward adds with scatter_add,
+    unless the caller knows each entry is picked at most once (unique=True).
     """
+
+    unique = False
 
     def forward(self, x):
         self.x_shape, self.x_dtype = x.shape, x.dtype
@@ -53,7 +56,7 @@ class GetItem(Function):
 
     def backward(self, gy):
         gx = get_array_module(gy).zeros(self.x_shape, dtype=self.x_dtype)
-        if _may_repeat(self.index):
+        if _may_repeat(self.index) and not self.unique:
             scatter_add(gx, self.index, gy)
         else:
             gx[self.index] = gy
@@ -112,9 +115,10 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def getitem(x, index):
+def getitem(x, index, unique=False):
     """x[index]; Tensors inside the index are used by value (no gradient), and
-    index arrays move to x's device (NumPy indices on a CuPy tensor)."""
+    index arrays move to x's device (NumPy indices on a CuPy tensor). unique=True
+    promises that integer indices pick no entry twice (a cheaper backward)."""
     xp = get_array_module(x.data)
 
     def part(i):
@@ -124,7 +128,7 @@ def getitem(x, index):
             i = xp.asarray(i)
         return i
     index = tuple(part(i) for i in index) if isinstance(index, tuple) else part(index)
-    return GetItem.apply(x, index=index)
+    return GetItem.apply(x, index=index, unique=bool(unique))
 
 
 def concatenate(tensors, axis=0):
