@@ -29,13 +29,13 @@ from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, 
 from minimi.files import dumps, write_atomic
 
 from . import runner
-from .cifar_report import lambda_figure, report
+from .cifar_report import GRID, lambda_figure, report
 
 ORIGINALS = list(bounds.ORIGINALS)
 # SPEC §2: every benchmark also runs renwj with the authors' C = 0 as its own row
 ALL_LOSSES = ",".join(ORIGINALS + [bounds.regularized(n) for n in ORIGINALS]) + \
     ",renwj:target=0"
-LAMBDAS = [0.1, 0.01, 0.001]
+LAMBDAS = list(GRID)  # Table 2's λ grid (SPEC §3)
 # Paper profile (SPEC §3): (epochs, batch size) per benchmark and data set, 5 seeds.
 PAPER = {("slb", "cifar10"): (40, 10), ("slb", "cifar100"): (100, 100),
          ("clb", "cifar10"): (100, 10), ("clb", "cifar100"): (150, 100)}
@@ -83,17 +83,33 @@ def batch_accuracy(scores, labels, benchmark):
     return (y[S.argmax(axis=1)] == y).mean()
 
 
+def accuracy_of(test, train, data, train_idx, benchmark):
+    """Test accuracy from network outputs: argmax of the logits (SLB), or the label of
+    the training embedding with the largest dot product (CLB)."""
+    if benchmark == "slb":
+        predicted = test.argmax(axis=1)
+    else:
+        predicted = nearest_neighbour_labels(test, train, data.train_labels[train_idx])
+    return float((predicted == data.test_labels).mean())
+
+
+def diverged_accuracy(data, train_idx, benchmark, width):
+    """The accuracy of a diverged network as the paper reports it (the authors kept
+    training on NaN): every output NaN, so each argmax picks its first entry."""
+    test = np.full((len(data.test_labels), width), np.nan, dtype=np.float32)
+    train = np.full((len(train_idx), width), np.nan, dtype=np.float32)
+    return accuracy_of(test, train, data, train_idx, benchmark)
+
+
 def test_metrics(model, data, train_idx, benchmark, loss_name, params):
     """(test accuracy, test MI): the bound on the whole test set (CLB: on blocks of
     2000 test images, averaged; the 10000² Gram matrix alone would be 400 MB)."""
     test = embed(model, data.test_images)
+    train = embed(model, data.train_images[train_idx]) if benchmark == "clb" else None
+    accuracy = accuracy_of(test, train, data, train_idx, benchmark)
     if benchmark == "slb":
-        accuracy = float((test.argmax(axis=1) == data.test_labels).mean())
         blocks = [(test, data.test_labels)]
     else:
-        train = embed(model, data.train_images[train_idx])
-        predicted = nearest_neighbour_labels(test, train, data.train_labels[train_idx])
-        accuracy = float((predicted == data.test_labels).mean())
         blocks = [(test[s:s + 2000] @ test[s:s + 2000].T, data.test_labels[s:s + 2000])
                   for s in range(0, len(test), 2000)]
     pairing = "supervised" if benchmark == "slb" else "contrastive"
@@ -173,14 +189,22 @@ def _shown(v):
 
 
 def finish(run, model, data, train_idx, benchmark, name, params, state, diverged):
-    """The run's final numbers; per-epoch curves go to run.curves. A diverged run
-    reports MI 0 (as the paper does) and the accuracy its network then gives."""
+    """The run's final numbers; per-epoch curves go to run.curves.
+
+    A diverged run counts as the paper counts it (the authors kept training on NaN):
+    MI 0 and the accuracy of a network whose outputs are NaN (chance). The accuracy
+    of the last finite weights is kept beside it, and the step in run.diverged_at_step."""
     accuracy, test_mi = test_metrics(model, data, train_idx, benchmark, name, params)
     run.curves = {f"epoch_{k}": v for k, v in state["epochs"].items()}
     last = state["last_epoch_values"]
-    return {"mi_estimate": 0.0 if diverged or not last else max(0.0, float(np.mean(last))),
-            "test_accuracy": accuracy, "test_mi_estimate": None if diverged else test_mi,
-            "epochs_run": state["epoch"], "steps_run": state["step"]}
+    final = {"mi_estimate": max(0.0, float(np.mean(last))) if last else 0.0,
+             "test_accuracy": accuracy, "test_mi_estimate": test_mi,
+             "last_finite_test_accuracy": accuracy,
+             "epochs_run": state["epoch"], "steps_run": state["step"]}
+    if diverged:
+        chance = diverged_accuracy(data, train_idx, benchmark, model.head.weight.shape[1])
+        final.update(mi_estimate=0.0, test_accuracy=chance, test_mi_estimate=None)
+    return final
 
 
 def save_checkpoint(path, model, opt, rng, state, config):

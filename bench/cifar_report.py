@@ -15,6 +15,7 @@ from . import runner
 from .runner import finite_mean
 
 ORIGINALS = list(bounds.ORIGINALS)
+GRID = (0.1, 0.01, 0.001)  # SPEC §3: Table 2 chooses λ from this grid only
 
 # The paper's Table 2 as (MI original, MI regularized, accuracy original, accuracy regularized).
 PAPER_TABLE = {
@@ -46,21 +47,26 @@ def cell(values):
     return (float(np.mean(values)), half_width(values)) if values else None
 
 
-def _text(c, bold=False, mark=False):
+def _text(c, bold=False, mark=False, diverged=0, seeds=0):
     if c is None:
         return "—"
     mean, hw = c
     text = f"{mean:.3f}" + (f" ± {hw:.3f}" if math.isfinite(hw) else "")
     text = f"**{text}**" if bold else text
-    return text + (" †" if mark else "")
+    text += " †" if mark else ""
+    return text + (f" ‡{diverged}/{seeds}" if diverged else "")
 
 
-def _compare(a, b):
-    """(bold a, bold b, intervals disjoint): the larger mean wins."""
+def compare(a, b, target=None):
+    """(bold a, bold b, intervals disjoint) for two (mean, half-width) cells: the mean
+    closer to `target` wins (MI: closer to log K), or the larger one (accuracy)."""
     if a is None or b is None:
         return a is not None, b is not None, False
     disjoint = all(map(math.isfinite, (a[1], b[1]))) and abs(a[0] - b[0]) > a[1] + b[1]
-    return a[0] >= b[0], b[0] > a[0], disjoint
+    if target is None:
+        return a[0] >= b[0], b[0] > a[0], disjoint
+    da, db = abs(a[0] - target), abs(b[0] - target)
+    return da <= db, db < da, disjoint
 
 
 def report(out, benchmark):
@@ -71,10 +77,14 @@ def report(out, benchmark):
     lines = [f"# {'Supervised' if benchmark == 'slb' else 'Contrastive'} learning benchmark "
              "(paper Table 2)", "",
              "Cells: mean ± 95% Student-t half-width over seeds. MI: mean training value over the "
-             "last epoch, negatives clipped to 0 (diverged runs count as 0). Bold: the better of "
-             "original and regularized; † where the two intervals do not overlap. For a "
-             "regularized loss run with several λ, the λ whose mean MI is closest to log K is "
-             "shown. Paper: the authors' ResNet-18 numbers (Table 2).", ""]
+             "last epoch, negatives clipped to 0. A diverged run counts as the paper counts it: "
+             "MI 0 and the accuracy of the diverged network (NaN outputs: chance); ‡k/n: k of "
+             "the n seeds diverged. Bold: the better of original and regularized (MI: closer "
+             "to log K; accuracy: higher); † where the two intervals do not overlap. For a "
+             f"regularized loss the λ of the grid {{{', '.join(f'{v:g}' for v in GRID)}}} "
+             "whose mean MI is closest to log K is shown; runs with other λ (the ablation has "
+             "its own experiment) are listed below the table. Paper: the authors' ResNet-18 "
+             "numbers (Table 2).", ""]
     for setting in sorted({r["setting"] for r in runs}):
         lines += _table(benchmark, setting, [r for r in runs if r["setting"] == setting])
     runner.write_text(f"{out}/{benchmark}/summary.md", "\n".join(lines) + "\n")
@@ -91,15 +101,17 @@ def _table(benchmark, setting, runs):
                             r["loss_params"].get("target")), []).append(r)
 
     def cells(name, target=None):
-        """(MI cell, accuracy cell, λ) of a loss, the λ chosen by MI closest to log K."""
+        """(MI cell, accuracy cell, λ, diverged, seeds) of a loss; for a regularized one
+        the λ of the grid whose mean MI is closest to log K."""
         options = [(key[1], group) for key, group in by_loss.items()
-                   if key[0] == name and key[2] == target]
+                   if key[0] == name and key[2] == target and (key[1] is None or key[1] in GRID)]
         if not options:
-            return None, None, None
+            return None, None, None, 0, 0
         lam, group = min(options, key=lambda o: abs(
             np.mean([r["final"]["mi_estimate"] for r in o[1]]) - true_mi))
         return (cell([r["final"]["mi_estimate"] for r in group]),
-                cell([r["final"]["test_accuracy"] for r in group]), lam)
+                cell([r["final"]["test_accuracy"] for r in group]), lam,
+                sum(r["status"] == "diverged" for r in group), len(group))
 
     paper = PAPER_TABLE.get((benchmark, config["dataset"]), {})
     lines = [f"## {setting}", "",
@@ -109,29 +121,44 @@ def _table(benchmark, setting, runs):
              f"{sorted({r['seed'] for r in runs})}.", "",
              "| loss | MI original | MI regularized | accuracy original | accuracy regularized | "
              "λ | paper MI | paper accuracy |", "|---|---|---|---|---|---|---|---|"]
+    shown = set()
     for name in ORIGINALS:
-        mi_a, acc_a, _ = cells(name)
-        mi_b, acc_b, lam = cells(bounds.regularized(name))
-        bold_mi = _compare(mi_a, mi_b)
-        bold_acc = _compare(acc_a, acc_b)
+        mi_a, acc_a, _, div_a, n_a = cells(name)
+        mi_b, acc_b, lam, div_b, n_b = cells(bounds.regularized(name))
+        shown |= {(name, None, None), (bounds.regularized(name), lam, None)}
+        bold_mi, bold_acc = compare(mi_a, mi_b, true_mi), compare(acc_a, acc_b)
         p = paper.get(name)
-        lines.append(f"| {name} | {_text(mi_a, bold_mi[0], bold_mi[2] and bold_mi[0])} | "
-                     f"{_text(mi_b, bold_mi[1], bold_mi[2] and bold_mi[1])} | "
-                     f"{_text(acc_a, bold_acc[0], bold_acc[2] and bold_acc[0])} | "
-                     f"{_text(acc_b, bold_acc[1], bold_acc[2] and bold_acc[1])} | "
+        lines.append(f"| {name} | {_text(mi_a, bold_mi[0], bold_mi[2] and bold_mi[0], div_a, n_a)}"
+                     f" | {_text(mi_b, bold_mi[1], bold_mi[2] and bold_mi[1], div_b, n_b)} | "
+                     f"{_text(acc_a, bold_acc[0], bold_acc[2] and bold_acc[0], div_a, n_a)} | "
+                     f"{_text(acc_b, bold_acc[1], bold_acc[2] and bold_acc[1], div_b, n_b)} | "
                      f"{'—' if lam is None else f'{lam:g}'} | "
                      f"{f'{p[0]:.3f} → {p[1]:.3f}' if p else '—'} | "
                      f"{f'{p[2]:.3f} → {p[3]:.3f}' if p else '—'} |")
-    extra = [key for key in by_loss if key[0] not in ORIGINALS and
-             key[0] not in [bounds.regularized(n) for n in ORIGINALS] or key[2] is not None]
-    for name, lam, target in sorted(extra, key=str):
-        group = by_loss[(name, lam, target)]
-        lines.append(f"| {group[0]['loss']} | {_text(cell([r['final']['mi_estimate'] for r in group]))}"
-                     f" | | {_text(cell([r['final']['test_accuracy'] for r in group]))} | | | | |")
-    diverged = [f"{r['loss']} seed {r['seed']} at step {r['diverged_at_step']}"
+    # renwj with the authors' C = 0 (and any other spec) as rows of their own
+    for spec in sorted({(n, t) for n, _, t in by_loss if t is not None}, key=str):
+        mi, acc, lam, div, n = cells(*spec)
+        if mi is None:
+            continue
+        shown.add((spec[0], lam, spec[1]))
+        label = runner.loss_label(spec[0], {"target": spec[1]})
+        lines.append(f"| {label} | | {_text(mi, diverged=div, seeds=n)} | | "
+                     f"{_text(acc, diverged=div, seeds=n)} | {'—' if lam is None else f'{lam:g}'}"
+                     " | | |")
+    diverged = [f"{r['loss']} seed {r['seed']} at step {r['diverged_at_step']} (last finite "
+                f"weights: accuracy {_number(r['final'].get('last_finite_test_accuracy'))})"
                 for r in runs if r["status"] == "diverged"]
-    lines += ["", "Diverged runs: " + ("; ".join(diverged) if diverged else "none") + ".", ""]
-    return lines
+    lines += ["", "Diverged runs: " + ("; ".join(diverged) if diverged else "none") + "."]
+    others = sorted({r["loss"] for key, group in by_loss.items() if key not in shown
+                     for r in group})
+    if others:
+        lines.append("Runs not in the table (λ outside the grid, or not the chosen λ): "
+                     + ", ".join(others) + ".")
+    return lines + [""]
+
+
+def _number(v):
+    return "—" if v is None else f"{v:.3f}"
 
 
 def spec_without_lam(run):
@@ -147,7 +174,10 @@ def lambda_figure(out):
     runs = [r for r in runner.load_runs(out, "lambda") if (r["loss_params"].get("lam") or 0) > 0]
     if not runs:
         return None
-    settings = sorted({r["setting"] for r in runs})
+    # CIFAR-10 above CIFAR-100, as in the paper
+    settings = sorted({r["setting"] for r in runs},
+                      key=lambda st: (next(r["config"]["classes"] for r in runs
+                                           if r["setting"] == st), st))
     # Pillow's default font has no Greek letters: the figure spells out "lambda"
     fig = Figure(rows=len(settings), cols=2, panel_size=(480, 320),
                  title="CLB: regularization strength lambda (mean over seeds)")

@@ -99,8 +99,12 @@ class Conv2d(Module):
 
 class SmallCNN(Module):
     """Three conv3×3–ReLU–maxpool blocks (32, 64, 128 channels), Linear(2048→256)–ReLU,
-    then a head: head='logits' adds Linear(256→num_classes); head='embedding'
-    returns the 256-d features.
+    then a linear head: head='logits' is Linear(256→num_classes); head='embedding'
+    is Linear(256→256), a 256-d embedding.
+
+    Both heads end linear, as ResNet-18's fc layer does in the paper: embeddings
+    after a ReLU would all be ≥ 0, and so would every Gram entry Z Zᵀ, which caps
+    several bounds below log K and makes C = 0 unreachable for lme-regularized ones.
 
     Input: float32 images (N, 32, 32, C), channels last.
     """
@@ -116,7 +120,7 @@ class SmallCNN(Module):
         channels = [in_channels, 32, 64, 128]
         self.convs = [Conv2d(a, b, rng=rng, dtype=dtype) for a, b in zip(channels, channels[1:])]
         self.fc = Linear(128 * 4 * 4, 256, rng=rng, dtype=dtype)
-        self.head = Linear(256, num_classes, rng=rng, dtype=dtype) if head == "logits" else None
+        self.head = Linear(256, num_classes if head == "logits" else 256, rng=rng, dtype=dtype)
 
     def forward(self, x):
         """x (N, 32, 32, C) -> (N, num_classes) logits or (N, 256) embeddings."""
@@ -128,4 +132,4 @@ class SmallCNN(Module):
             # ReLU and its backward mask 4x cheaper
             x = ops.relu(ops.max_pool2d(conv(x)))
         x = self.fc(x.reshape(x.shape[0], -1), relu=True)
-        return x if self.head is None else self.head(x)
+        return self.head(x)

@@ -69,10 +69,25 @@ def test_small_cnn_heads_and_input_check():
     images = T(np.zeros((2, 32, 32, 3)), np.float32)
     assert mm.SmallCNN(num_classes=7, rng=0)(images).shape == (2, 7)
     assert mm.SmallCNN(head="embedding", rng=0)(images).shape == (2, 256)
+    names = [name for name, _ in mm.SmallCNN(head="embedding", rng=0).named_parameters()]
+    assert names[-2:] == ["head.weight", "head.bias"]
     with pytest.raises(ValueError, match=r"\(N, 32, 32, C\).*\(2, 3, 32, 32\)"):
         mm.SmallCNN(rng=0)(T(np.zeros((2, 3, 32, 32))))
     with pytest.raises(ValueError, match="unknown head"):
         mm.SmallCNN(head="both")
+
+
+def test_embeddings_and_their_gram_entries_can_be_negative():
+    """CLB's scores are Z Zᵀ: after a ReLU every entry of Z, and of Z Zᵀ, would be ≥ 0
+    whatever the weights. The linear head can centre a batch's embeddings (bias =
+    −their mean); then every Gram row sums to 0, so some entries are negative."""
+    images = T(np.random.default_rng(4).standard_normal((16, 32, 32, 3)), np.float32)
+    cnn = mm.SmallCNN(head="embedding", rng=5)
+    cnn.head.bias.data[...] -= cnn(images).numpy().mean(axis=0)
+    Z = cnn(images).numpy()
+    gram = Z @ Z.T
+    assert (Z < 0).mean() > 0.2 and gram.min() < 0
+    np.testing.assert_allclose(gram.sum(axis=1), 0.0, atol=1e-4 * np.abs(gram).max())
 
 
 def test_linear_initializations():
