@@ -10,6 +10,7 @@ BENCHMARKS = {
     "slb": ("cifar", "main", "supervised benchmark on CIFAR (paper Table 2); needs --data"),
     "clb": ("cifar", "main_clb", "contrastive benchmark on CIFAR (paper Table 2); needs --data"),
     "lambda": ("cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
+    "tasks": ("tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
     "report": ("report", "main", "rebuild summaries and figures from the run files"),
     "speed": ("speed", "main",
               "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),

@@ -305,7 +305,7 @@ def main(argv=None, experiment="slb"):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.lam and min(args.lam) < 0:
         parser.error(f"--lam: λ must be ≥ 0, got {min(args.lam):g}")
-    runner.check_out(args.out)
+    runner.check_out(args.out, create=not args.list)
     if args.device:
         mm.backend.use_device(args.device)
     if not args.data:

@@ -3,7 +3,7 @@ run files alone (after an interrupted grid, or runs gathered from several machin
 import argparse
 import os
 
-from . import cifar_report, gaussian, onehot
+from . import cifar_report, gaussian, onehot, tasks
 
 REPORTS = {
     "onehot": lambda out: onehot.report(out, "onehot"),
@@ -12,6 +12,7 @@ REPORTS = {
     "slb": lambda out: cifar_report.report(out, "slb"),
     "clb": lambda out: cifar_report.report(out, "clb"),
     "lambda": cifar_report.lambda_figure,
+    "tasks": tasks.report,
 }
 
 

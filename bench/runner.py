@@ -205,10 +205,12 @@ class Planned:
         return f"{self.setting} {loss_label(self.name, self.params)} seed{self.seed}"
 
 
-def check_out(out):
+def check_out(out, create=True):
     """The results folder exists or can be made, and is a folder: checked before training."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise BadInput(f"--out {out}: is a file, not a folder")
+    if not create:
+        return
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as error:
@@ -247,7 +249,7 @@ def plan(out, experiment, runs, args):
     otherwise (or when the file is unreadable) the grid stops before any training
     with an error naming each such file, unless --force.
     """
-    check_out(out)
+    check_out(out, create=not getattr(args, "list", False))
     grid = [Planned(i, out, experiment, *run) for i, run in enumerate(runs)]
     if getattr(args, "task", None):
         k, n = args.task

@@ -1,4 +1,4 @@
-"""python -m minimi <command> [options]: estimate, doctor."""
+"""python -m minimi <command> [options]: estimate, bmi, doctor."""
 import sys
 
 from .cli import main

@@ -91,12 +91,8 @@ flag (not settled, or a warning about the data); 5 the figure could not be
 written (the estimate was printed)."""
 
 
-def parser():
-    p = argparse.ArgumentParser(prog="python -m minimi estimate", description=__doc__,
-                                epilog=EXIT_CODES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("x", help="samples of X: .npy or .csv, one row per sample")
-    p.add_argument("y", help="samples of Y, row i paired with row i of X")
+def add_estimator_options(p):
+    """The options of minimi.estimate, shared by the estimate and bmi commands."""
     p.add_argument("--bound", default="remine", help=f"one of {', '.join(bounds.BOUNDS)} "
                                                      "(default: remine)")
     p.add_argument("--critic", default="separable", choices=CRITICS)
@@ -114,7 +110,7 @@ def parser():
     p.add_argument("--lam", type=float, help="λ of a regularized bound")
     p.add_argument("--target", type=float, help="C of a regularized bound")
     p.add_argument("--tau", type=float, help="clip of smile-type bounds")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="the estimator's seed (default: 0; bmi: SEED)")
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--validation-fraction", type=float, default=0.2)
     p.add_argument("--max-pairs", type=int, help="held-out pairs scored per split (default: "
@@ -123,6 +119,26 @@ def parser():
                    help="rank: normal scores of each column's ranks (default); "
                         "standard: centre and scale only")
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
+
+
+def estimator_settings(args, seed=0):
+    """minimi.estimate's keyword arguments from the parsed options."""
+    return dict(bound=args.bound, critic=args.critic, hidden=args.hidden,
+                embed_dim=args.embed_dim, activation=args.activation, steps=args.steps,
+                batch_size=args.batch_size, lr=args.lr, eval_every=args.eval_every,
+                patience=args.patience, lam=args.lam, target=args.target, tau=args.tau,
+                seed=seed if args.seed is None else args.seed,
+                test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
+                max_pairs=args.max_pairs, marginals=args.marginals, device=args.device)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m minimi estimate", description=__doc__,
+                                epilog=EXIT_CODES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("x", help="samples of X: .npy or .csv, one row per sample")
+    p.add_argument("y", help="samples of Y, row i paired with row i of X")
+    add_estimator_options(p)
     p.add_argument("--json", action="store_true", help="print a JSON object instead")
     p.add_argument("--bits", action="store_true", help="report in bits instead of nats")
     p.add_argument("--plot", metavar="FILE.png", help="draw the training curve to this PNG")
@@ -142,16 +158,7 @@ def run_estimate(argv):
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
         progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # printed below, once, as a line
-            result = estimate(
-                x, y, bound=args.bound, critic=args.critic, hidden=args.hidden,
-                embed_dim=args.embed_dim, activation=args.activation, steps=args.steps,
-                batch_size=args.batch_size, lr=args.lr, eval_every=args.eval_every,
-                patience=args.patience, lam=args.lam, target=args.target, tau=args.tau,
-                seed=args.seed, test_fraction=args.test_fraction,
-                validation_fraction=args.validation_fraction, max_pairs=args.max_pairs,
-                marginals=args.marginals, device=args.device, progress=progress)
+        result = _quiet_estimate(x, y, estimator_settings(args), progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("estimate", error)
         return EXIT_BAD_INPUT
@@ -169,6 +176,104 @@ def run_estimate(argv):
             _error("estimate", f"could not write the figure {args.plot}: {error}")
             return code if code == EXIT_NO_ESTIMATE else EXIT_FIGURE
     return code
+
+
+def _quiet_estimate(x, y, settings, progress):
+    """estimate() with its DataWarnings held back: the commands print them as lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return estimate(x, y, progress=progress, **settings)
+
+
+# ---- minimi bmi: an external estimator of the `bmi` benchmark ---------------------------------
+
+BMI_DOC = """python -m minimi bmi SAMPLES_CSV SEED DIM_X DIM_Y [estimator options]
+
+minimi as an external estimator of the Beyond Normal benchmark (the `bmi`
+package): reads the rows of seed SEED from bmi's samples.csv (header
+seed,X1..X<DIM_X>,Y1..Y<DIM_Y>), estimates I(X;Y) with minimi.estimate and prints
+one number, in nats, on standard output. Errors, data warnings and the reason
+when nothing could be estimated go to standard error; then the exit status is
+2 (bad input) or 3 (no estimate) and nothing is printed on standard output.
+"""
+
+
+def bmi_parser():
+    p = argparse.ArgumentParser(prog="python -m minimi bmi", description=BMI_DOC,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("samples", help="bmi's samples.csv")
+    p.add_argument("sample_seed", type=int, help="whose rows to use (the file's seed column)")
+    p.add_argument("dim_x", type=int)
+    p.add_argument("dim_y", type=int)
+    add_estimator_options(p)
+    p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    return p
+
+
+def read_bmi_samples(path, seed, dim_x, dim_y):
+    """(x, y) of one seed from bmi's samples.csv: columns seed, X1..X<dim_x>, Y1..Y<dim_y>
+    (in any order; the suffixes count from 1)."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if any(c.strip() for c in row)]
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    header = [c.strip() for c in rows[0]]
+    want = ["seed"] + [f"X{i}" for i in range(1, dim_x + 1)] + \
+        [f"Y{i}" for i in range(1, dim_y + 1)]
+    missing = [c for c in want if c not in header]
+    extra = [c for c in header if c not in want]
+    if missing or extra:
+        raise InputError(f"{path}: expected the columns seed, X1..X{dim_x}, Y1..Y{dim_y} "
+                         f"(DIM_X={dim_x}, DIM_Y={dim_y}); missing {missing or 'none'}, "
+                         f"unexpected {extra or 'none'}")
+    index = [header.index(c) for c in want]
+    picked = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise InputError(f"{path}: row {line} has {len(row)} columns, the header has "
+                             f"{len(header)}")
+        values = []
+        for k in index:
+            cell = row[k]
+            if not _is_number(cell) or not math.isfinite(float(cell)):
+                raise InputError(f"{path}: row {line}, column {k + 1}: {cell.strip()!r} is not "
+                                 "a finite number")
+            values.append(float(cell))
+        if values[0] == seed:
+            picked.append(values[1:])
+    if not picked:
+        seeds = sorted({float(r[index[0]]) for r in rows[1:] if _is_number(r[index[0]])})
+        raise InputError(f"{path}: no rows of seed {seed} (the file has seeds "
+                         f"{', '.join(f'{s:g}' for s in seeds) or 'none'})")
+    a = np.array(picked)
+    return a[:, :dim_x], a[:, dim_x:]
+
+
+def run_bmi(argv):
+    args = bmi_parser().parse_args(argv)
+    try:
+        for name in ("dim_x", "dim_y"):
+            if getattr(args, name) < 1:
+                raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
+        x, y = read_bmi_samples(args.samples, args.sample_seed, args.dim_x, args.dim_y)
+        progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose \
+            else None
+        result = _quiet_estimate(x, y, estimator_settings(args, seed=args.sample_seed), progress)
+    except (InputError, ValueError, RuntimeError) as error:
+        _error("bmi", error)
+        return EXIT_BAD_INPUT
+    for note in result.warnings:
+        print(f"minimi bmi: warning: {note}", file=sys.stderr)
+    if result.status != "ok":
+        _error("bmi", f"no estimate: {result.reason}")
+        return EXIT_NO_ESTIMATE
+    if not result.settled:
+        print("minimi bmi: warning: the validation estimate was still rising at the last step "
+              f"({result.steps_run} steps); try --steps", file=sys.stderr)
+    print(repr(result.mi))
+    return EXIT_OK
 
 
 def plot_curve(result, path, bits=False):
@@ -199,12 +304,15 @@ def run_doctor(argv):
 
 COMMANDS = {
     "estimate": ("estimate I(X;Y) from two files of paired rows", run_estimate),
+    "bmi": ("an external estimator for the bmi benchmark: SAMPLES_CSV SEED DIM_X DIM_Y",
+            run_bmi),
     "doctor": ("check versions, the device, a GEMM rate and a gradient check", run_doctor),
 }
 
 
 def usage():
-    lines = ["usage: python -m minimi <command> [options]   (each has --help)", "", "commands:"]
+    lines = ["usage: minimi <command> [options]   (or python -m minimi; each command has --help)",
+             "", "commands:"]
     return "\n".join(lines + [f"  {name:10} {what}" for name, (what, _) in COMMANDS.items()])
 
 

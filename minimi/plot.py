@@ -65,18 +65,23 @@ class Axes:
     def __init__(self, title="", xlabel="", ylabel="", ylim=None, xlim=None):
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.ylim, self.xlim = ylim, xlim
-        self.curves, self.hlines = [], []
+        self.curves, self.hlines, self.markers = [], [], []
 
     def line(self, xs, ys, color="blue", width=2, label=None, lighten=0.0):
         """A polyline; None/NaN/inf points break it (a diverged run just stops)."""
         self.curves.append((list(xs), list(ys), rgb(color, lighten), width, label))
 
+    def points(self, xs, ys, color="blue", label=None, radius=4):
+        """Unconnected markers (a scatter); None/NaN/inf points are left out."""
+        self.markers.append((list(xs), list(ys), rgb(color), radius, label))
+
     def hline(self, y, color="black", dash=True, label=None, width=1):
         self.hlines.append((y, rgb(color), dash, label, width))
 
     def _limits(self):
-        xs = [x for c in self.curves for x in c[0]]
-        ys = [y for c in self.curves for y in c[1] if y is not None and math.isfinite(y)]
+        series = self.curves + self.markers
+        xs = [x for c in series for x in c[0]]
+        ys = [y for c in series for y in c[1] if y is not None and math.isfinite(y)]
         ys += [h[0] for h in self.hlines]
         xlo, xhi = self.xlim or ((min(xs), max(xs)) if xs else (0.0, 1.0))
         ylo, yhi = self.ylim or ((min(ys), max(ys)) if ys else (0.0, 1.0))
@@ -121,6 +126,11 @@ class Axes:
         for xs, ys, color, width, _ in self.curves:
             for segment in _segments(xs, ys, px, py, ylo, yhi):
                 _polyline(draw, segment, clip, color, width)
+        for xs, ys, color, radius, _ in self.markers:
+            for x, y in zip(xs, ys):
+                if y is not None and math.isfinite(y) and ylo <= y <= yhi and xlo <= x <= xhi:
+                    draw.ellipse([px(x) - radius, py(y) - radius, px(x) + radius,
+                                  py(y) + radius], fill=color)
         for y, color, dash, _, width in self.hlines:  # reference lines stay on top
             if ylo <= y <= yhi:
                 _hline(draw, x0, x1, py(y), color, dash, width)
@@ -128,6 +138,7 @@ class Axes:
 
     def _legend(self, draw, x0, y0, x1, font):
         entries = [(c[4], c[2], False) for c in self.curves if c[4]]
+        entries += [(m[4], m[2], "dot") for m in self.markers if m[4]]
         entries += [(h[3], h[1], h[2]) for h in self.hlines if h[3]]
         if not entries:
             return
@@ -138,7 +149,10 @@ class Axes:
                        outline=(160, 160, 160))
         for i, (label, color, dash) in enumerate(entries):
             y = ly + 10 + 15 * i
-            _hline(draw, lx + 5, lx + 25, y, color, dash, 2)
+            if dash == "dot":
+                draw.ellipse([lx + 11, y - 4, lx + 19, y + 4], fill=color)
+            else:
+                _hline(draw, lx + 5, lx + 25, y, color, dash, 2)
             draw.text((lx + 30, y), label, fill=(0, 0, 0), font=font, anchor="lm")
 
 

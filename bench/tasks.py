@@ -1,0 +1,285 @@
+"""Every bound on distributions with known MI (bench/distributions.py): how close
+does `minimi.estimate` get, with each bound, on data that is not one Gaussian?
+
+    python -m bench tasks [--profile quick|paper] [--losses ...] [--seeds N]
+                          [--samples N] [--marginals rank|standard] [--out DIR]
+
+One run file per (task, loss, seed) under <out>/tasks/<task>_n<samples>/, with
+the estimate, the truth and the estimator's status. The summary is a table of
+estimate − truth per task and loss, each loss's mean absolute error and its
+failures (diverged, untrained, not settled), and a figure of estimate against
+truth with a panel per bound family.
+"""
+import argparse
+import contextlib
+import inspect
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+
+import minimi
+from minimi import bounds
+from minimi.plot import PALETTE, Figure
+
+from . import distributions as D
+from . import runner
+
+ALL_LOSSES = ",".join(bounds.BOUNDS) + ",renwj:target=0"
+PANELS = [("MINE", ("mine", "remine", "mine_ema")), ("SMILE", ("smile", "resmile", "smile_js")),
+          ("InfoNCE", ("infonce", "reinfonce")), ("NWJ", ("nwj", "renwj", "renwj:target=0")),
+          ("TUBA", ("tuba", "retuba")), ("JS", ("js", "rejs"))]
+
+
+def quick_tasks():
+    """Seven tasks, one of each kind. No mapped task: with rank marginals (the
+    default) a mapped task gives its base's estimate exactly."""
+    return [D.sparse_normal(2, 2, 1.0), D.dense_normal(5, 5, 1.0), D.dense_normal(25, 25, 1.0),
+            D.student(2, 2, 1), D.student(2, 2, 2, correlation_mi=1.0),
+            D.AdditiveUniform(0.1), D.sparse_normal(5, 5, 10.0, pairs=5)]
+
+
+def paper_tasks():
+    """The whole suite: 34 tasks."""
+    normals = [make(d, d, mi) for make in (D.sparse_normal, D.dense_normal)
+               for d in (2, 5, 25) for mi in (0.5, 1.0, 2.0)]
+    mapped = [D.Mapped(base, name) for name in D.MAPS
+              for base in (D.sparse_normal(5, 5, 1.0), D.dense_normal(5, 5, 1.0))]
+    students = [D.student(2, 2, nu) for nu in (1, 2, 5)] + \
+        [D.student(2, 2, nu, correlation_mi=1.0) for nu in (2, 5)]
+    return normals + mapped + students + [D.AdditiveUniform(0.1), D.AdditiveUniform(0.75),
+                                          D.sparse_normal(5, 5, 10.0, pairs=5)]
+
+
+PROFILES = {"quick": (quick_tasks, 1, 5000), "paper": (paper_tasks, 5, 10000)}
+ESTIMATE_PARAMS = ("lam", "target", "tau")   # what minimi.estimate passes to a bound
+ESTIMATE_STEPS = inspect.signature(minimi.estimate).parameters["steps"].default
+
+
+def estimate_run(task_name, name, params, seed, samples, marginals, steps):
+    """One estimate on fresh samples of a task: (status, diverged_at_step, the run
+    file's `final`, its curves). Runs in a worker process under --jobs."""
+    task = catalogue()[task_name]
+    x, y = task.sample(samples, np.random.default_rng(seed))
+    result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals, steps=steps,
+                             **params)
+    error = None if result.mi is None else result.mi - task.mi
+    final = {"mi": result.mi, "truth": task.mi, "error": error, "stderr": result.stderr,
+             "estimate_status": result.status, "reason": result.reason,
+             "settled": result.settled, "warnings": result.warnings,
+             "best_step": result.best_step, "steps_run": result.steps_run,
+             "rejected_mi": result.rejected_mi, "seconds": result.elapsed_s}
+    curves = {"validation_step": [s for s, _ in result.validation],
+              "validation": [v for _, v in result.validation]}
+    return result.status, result.diverged_at_step, final, curves
+
+
+def catalogue():
+    """Every task of both profiles, by name."""
+    return {t.name: t for t in paper_tasks() + quick_tasks()}
+
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "MINIMI_THREADS")
+
+
+@contextlib.contextmanager
+def _threads_for_workers(threads):
+    """Worker processes inherit this environment when they start, before they import
+    NumPy: each gets its share of the cores (two BLAS pools of two threads on two
+    cores made every estimate several times slower)."""
+    saved = {key: os.environ.get(key) for key in THREAD_VARIABLES}
+    os.environ.update({key: str(threads) for key in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench tasks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    runner.common_arguments(parser, ALL_LOSSES)
+    parser.add_argument("--samples", type=runner.positive(int),
+                        help="rows drawn per task and seed (default: 5000 quick, 10000 paper)")
+    parser.add_argument("--marginals", choices=("rank", "standard"), default="rank",
+                        help="the estimator's marginal map (default: rank, its default)")
+    parser.add_argument("--tasks", help="comma-separated task names (default: the profile's); "
+                                        "--list shows them")
+    parser.add_argument("--steps", type=runner.positive(int),
+                        help="the estimator's most training steps (default: its own, 5000)")
+    parser.add_argument("--jobs", type=runner.positive(int), default=os.cpu_count() or 1,
+                        help="estimates run at once, in worker processes sharing the cores "
+                             "(default: one per core)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    make_tasks, default_seeds, default_samples = PROFILES[args.profile]
+    samples = args.samples or default_samples
+    if samples < 50:
+        parser.error(f"--samples: minimi.estimate needs at least 50 rows, got {samples}")
+    known = catalogue()
+    if args.tasks:
+        unknown = [n for n in args.tasks.split(",") if n not in known]
+        if unknown:
+            raise runner.BadInput(f"--tasks: unknown task(s) {', '.join(unknown)}; known: "
+                                  f"{', '.join(known)}")
+        tasks = [known[n] for n in args.tasks.split(",")]
+    else:
+        tasks = make_tasks()
+    losses = runner.parse_losses(args.losses)
+    for name, params in losses:
+        extra = sorted(set(params) - set(ESTIMATE_PARAMS))
+        if extra:
+            raise runner.BadInput(f"--losses: {name}:{extra[0]}=… cannot be set here (the "
+                                  f"estimator passes {', '.join(ESTIMATE_PARAMS)} only)")
+    seeds = runner.seeds_from(args, default_seeds)
+    grid = [(f"{task.name}_n{samples}", name, params, seed,
+             {"task": task.name, "family": task.family, "dims": list(task.dims),
+              "truth": task.mi, "samples": samples, "marginals": args.marginals,
+              "profile": args.profile, "estimator": "minimi.estimate defaults",
+              "steps": args.steps or ESTIMATE_STEPS,
+              "params": bounds.make(name, **params).params})
+            for task in tasks for name, params in losses for seed in seeds]
+    todo = runner.plan(args.out, "tasks", grid, args)
+    if args.list:
+        return
+    jobs = min(args.jobs, max(len(todo), 1))
+    print(f"tasks: profile {args.profile}, {len(tasks)} tasks x {len(losses)} losses x seeds "
+          f"{seeds}, {samples} samples, {args.marginals} marginals: {len(todo)} of {len(grid)} "
+          f"runs to do, {jobs} at a time")
+    start = time.perf_counter()
+    work = [(p, (p.config["task"], p.name, p.params, p.seed, samples, args.marginals,
+                 p.config["steps"])) for p in todo]
+    for done, (planned, (status, diverged_at, final, curves)) in enumerate(
+            _finished(work, jobs), start=1):
+        run = runner.Run(planned, steps=1)
+        run.curves, run.status, run.diverged_at_step = curves, status, diverged_at
+        run.finish(final)
+        elapsed = time.perf_counter() - start
+        shown = "—" if final["mi"] is None else f"{final['mi']:.3f}"
+        print(f"[tasks {planned.label}] {shown} (truth {final['truth']:.3f}, {status}"
+              f"{'' if final['settled'] or status != 'ok' else ', not settled'}) "
+              f"{done}/{len(todo)} runs, {elapsed / done:.1f} s/run, "
+              f"{elapsed / done * (len(todo) - done):.0f}s left", file=sys.stderr, flush=True)
+    if not args.no_report:
+        report(args.out)
+
+
+def _finished(work, jobs):
+    """(planned, estimate_run's result) as each estimate finishes: in this process
+    for one job, else in `jobs` worker processes sharing the cores."""
+    if jobs == 1:
+        for planned, args in work:
+            yield planned, estimate_run(*args)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with _threads_for_workers(threads), \
+            ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(estimate_run, *args): planned for planned, args in work}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+# ---- summary and figure ---------------------------------------------------------------------
+
+def _order(losses):
+    flat = [n for _, names in PANELS for n in names]
+    return sorted(losses, key=lambda n: (flat.index(n) if n in flat else len(flat), n))
+
+
+def report(out):
+    runs = runner.load_runs(out, "tasks")
+    if not runs:
+        print(f"tasks: no runs under {out}/tasks")
+        return None
+    lines = ["# Every bound on tasks with known MI", "",
+             "`minimi.estimate` with its defaults and each bound; estimate − truth in nats, mean "
+             "± sd over seeds. **Bold**: within 0.1 nats. ✗: no estimate (the status says why: "
+             "diverged, untrained, non_finite). ~: an estimate that had not settled.", ""]
+    figures = []
+    for setting in sorted({(r["config"]["samples"], r["config"]["marginals"]) for r in runs}):
+        group = [r for r in runs if (r["config"]["samples"], r["config"]["marginals"]) == setting]
+        lines += _table(group, *setting)
+        figures.append(_figure(group, out, *setting))
+    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
+    path = f"{out}/tasks/summary.md"
+    runner.write_text(path, "\n".join(lines) + "\n")
+    print(f"tasks: summary {path}")
+    return path
+
+
+def _cell(runs):
+    errors = [r["final"]["error"] for r in runs if r["final"]["error"] is not None]
+    failed = [r["status"] for r in runs if r["final"]["error"] is None]
+    if not errors:
+        return "✗ " + ", ".join(sorted(set(failed)))
+    mean = float(np.mean(errors))
+    text = f"{mean:+.2f}" + (f" ± {np.std(errors, ddof=1):.2f}" if len(errors) > 1 else "")
+    text = f"**{text}**" if abs(mean) <= 0.1 else text
+    unsettled = sum(1 for r in runs if r["final"]["error"] is not None and
+                    not r["final"]["settled"])
+    return text + (" ~" if unsettled else "") + (f" ✗{len(failed)}" if failed else "")
+
+
+def _table(runs, samples, marginals):
+    known = [t.name for t in paper_tasks() + quick_tasks()]           # the suite's order
+    tasks = sorted({r["config"]["task"] for r in runs},
+                   key=lambda t: (known.index(t) if t in known else len(known), t))
+    losses = _order({r["loss"] for r in runs})
+    by = {}
+    for r in runs:
+        by.setdefault((r["config"]["task"], r["loss"]), []).append(r)
+    lines = [f"## {samples} samples, {marginals} marginals", "",
+             "| task | truth | " + " | ".join(losses) + " |",
+             "|---|---|" + "---|" * len(losses)]
+    for task in tasks:
+        truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
+        lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
+            _cell(by[(task, loss)]) if (task, loss) in by else "" for loss in losses) + " |")
+    lines += ["", "| loss | mean abs error (tasks with an estimate) | tasks within 0.1 | "
+                  "failures | not settled |", "|---|---|---|---|---|"]
+    for loss in losses:
+        mine = [r for r in runs if r["loss"] == loss]
+        per_task = [np.mean(errors) for errors in
+                    ([r["final"]["error"] for r in by.get((t, loss), [])
+                      if r["final"]["error"] is not None] for t in tasks) if errors]
+        failures = {}
+        for r in mine:
+            if r["final"]["error"] is None:
+                failures[r["status"]] = failures.get(r["status"], 0) + 1
+        unsettled = sum(1 for r in mine if r["final"]["error"] is not None and
+                        not r["final"]["settled"])
+        mae = f"{np.mean(np.abs(per_task)):.3f}" if per_task else "—"
+        within = sum(abs(e) <= 0.1 for e in per_task)
+        failed = ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) or "0"
+        lines.append(f"| {loss} | {mae} | {within}/{len(tasks)} | {failed} | {unsettled} |")
+    return lines + [""]
+
+
+def _figure(runs, out, samples, marginals):
+    truths = [r["config"]["truth"] for r in runs]
+    top = max(truths) * 1.1 + 0.2
+    fig = Figure(rows=2, cols=3, panel_size=(420, 320),
+                 title=f"Estimate against true MI, {samples} samples, {marginals} marginals "
+                       "(mean over seeds)")
+    for k, (family, names) in enumerate(PANELS):
+        ax = fig.panel(k // 3, k % 3, title=family, xlabel="true MI (nats)",
+                       ylabel="estimate", xlim=(0, top), ylim=(-0.5, top))
+        ax.line([0, top], [0, top], color="gray", width=1, label="estimate = truth")
+        for name, color in zip([n for n in names if any(r["loss"] == n for r in runs)],
+                               PALETTE):
+            points = {}
+            for r in runs:
+                if r["loss"] == name and r["final"]["mi"] is not None:
+                    points.setdefault(r["config"]["task"], []).append(
+                        (r["config"]["truth"], r["final"]["mi"]))
+            xs = [v[0][0] for v in points.values()]
+            ys = [float(np.mean([m for _, m in v])) for v in points.values()]
+            ax.points(xs, ys, color=color, label=name)
+    return fig.save(f"{out}/tasks/estimates_n{samples}_{marginals}.png")

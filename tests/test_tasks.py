@@ -1,0 +1,66 @@
+"""python -m bench tasks through its real code path, at tiny sizes."""
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from bench import runner, tasks
+
+TINY = ["--samples", "300", "--steps", "40", "--seed", "0"]
+
+
+def test_tasks_write_run_files_a_table_and_a_figure(tmp_path):
+    tasks.main(["--out", str(tmp_path), *TINY, "--jobs", "1", "--losses", "remine,infonce",
+                "--tasks", "normal-sparse-2x2-1nats,additive-uniform-eps0.1"])
+    folder = tmp_path / "tasks" / "normal-sparse-2x2-1nats_n300" / "remine"
+    run = runner.read_run(str(folder / "seed0.json"))
+    assert run["config"]["truth"] == pytest.approx(1.0) and run["config"]["steps"] == 40
+    final = run["final"]
+    assert final["error"] == pytest.approx(final["mi"] - 1.0) and final["steps_run"] <= 40
+    assert run["status"] == final["estimate_status"] == "ok"
+    summary = (tmp_path / "tasks" / "summary.md").read_text()
+    assert "| normal-sparse-2x2-1nats | 1.000 |" in summary
+    assert "| additive-uniform-eps0.1 | 1.709 |" in summary and "| remine |" in summary
+    image = Image.open(tmp_path / "tasks" / "estimates_n300_rank.png")
+    assert image.size == (3 * 420, 2 * 320 + 30)
+
+
+def test_worker_processes_give_the_same_files(tmp_path):
+    argv = [*TINY, "--losses", "mine,nwj", "--tasks", "student-nu1-2x2-uncorrelated",
+            "--no-report"]
+    tasks.main(["--out", str(tmp_path / "one"), "--jobs", "1", *argv])
+    tasks.main(["--out", str(tmp_path / "two"), "--jobs", "2", *argv])
+    for loss in ("mine", "nwj"):
+        path = os.path.join("tasks", "student-nu1-2x2-uncorrelated_n300", loss, "seed0.json")
+        a, b = (runner.read_run(str(tmp_path / k / path)) for k in ("one", "two"))
+        assert a["final"]["mi"] == b["final"]["mi"] and a["config"] == b["config"]
+
+
+def test_a_loss_parameter_the_estimator_cannot_pass_is_refused(tmp_path):
+    with pytest.raises(runner.BadInput, match="mine_ema:momentum"):
+        tasks.main(["--out", str(tmp_path), *TINY, "--losses", "mine_ema:momentum=0.5"])
+    with pytest.raises(runner.BadInput, match="unknown task"):
+        tasks.main(["--out", str(tmp_path), *TINY, "--tasks", "normal-42x42"])
+
+
+def _run(tmp_path, task, loss, error, status="ok", settled=True, seed=0):
+    planned = runner.Planned(0, str(tmp_path), "tasks", f"{task}_n100", loss, {}, seed,
+                             {"task": task, "truth": 1.0, "samples": 100, "marginals": "rank"})
+    run = runner.Run(planned, steps=1)
+    run.status = status
+    run.finish({"mi": None if error is None else 1.0 + error, "error": error,
+                "settled": settled, "truth": 1.0})
+
+
+def test_the_table_bolds_close_estimates_and_counts_failures(tmp_path):
+    _run(tmp_path, "normal-dense-5x5-1nats", "mine", 0.05)
+    _run(tmp_path, "normal-dense-5x5-1nats", "mine", 0.07, seed=1)
+    _run(tmp_path, "normal-dense-5x5-1nats", "nwj", None, status="diverged")
+    _run(tmp_path, "normal-dense-5x5-1nats", "nwj", -0.3, settled=False, seed=1)
+    summary = open(tasks.report(str(tmp_path))).read()
+    assert "| normal-dense-5x5-1nats | 1.000 | **+0.06 ± 0.01** | -0.30 ~ ✗1 |" in summary
+    assert "| mine | 0.060 | 1/1 | 0 | 0 |" in summary
+    assert "| nwj | 0.300 | 0/1 | diverged 1 | 1 |" in summary
+    with open(tmp_path / "tasks" / "normal-dense-5x5-1nats_n100" / "nwj" / "seed0.json") as f:
+        assert json.load(f)["final"]["mi"] is None
