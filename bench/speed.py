@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import minimi as mm
-from minimi import bounds
+from minimi import bounds, profile
 
 from .runner import write_json
 from .timing import machine, median_ms
@@ -107,6 +107,25 @@ WORKLOADS = {
 }
 
 
+GEMM_FLOPS = 2 * 1024 ** 3
+PARTS = ("gemm", "im2col", "col2im", "pooling", "other")
+
+
+def breakdown(step):
+    """{part: ms} of one more step, timed by the kernels' own section markers
+    (minimi/profile.py); 'other' is the rest of the step: elementwise work, the
+    bound, Adam, the engine."""
+    with profile.sections() as seconds:
+        start = time.perf_counter()
+        step()
+        mm.backend.synchronize()
+        total = time.perf_counter() - start
+    parts = {part: 1e3 * seconds.get(part, 0.0) for part in PARTS[:-1]}
+    parts["other"] = 1e3 * total - sum(parts.values())
+    parts["step"] = 1e3 * total
+    return parts
+
+
 def peak_rss_mb():
     """This process's peak resident memory so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -141,11 +160,20 @@ def main(argv=None):
         repeats = max(5, args.repeats // 3) if name.startswith("smallcnn") else args.repeats
         ms = median_ms(step, repeats=repeats, warmup=3)
         results[name] = {"ms": ms, "gflops": flops / ms / 1e6, "ratio_to_gemm": ms / gemm,
+                         "gemm_gflops": GEMM_FLOPS / gemm / 1e6, "breakdown_ms": breakdown(step),
                          "target_ratio": TARGETS.get(name), "peak_rss_mb": peak_rss_mb()}
         target = TARGETS.get(name)
         verdict = "" if target is None else ("met" if ms / gemm <= target else "MISSED")
         print(f"{name:16}{ms:9.2f}{flops / ms / 1e6:9.1f}{ms / gemm:9.3f}"
               f"{'' if target is None else f'{target:9.2f}'}  {verdict}")
+    if results:
+        print(f"\nwhere one instrumented step's time goes (ms; the GEMM reference runs at "
+              f"{GEMM_FLOPS / gemm / 1e6:.0f} GFLOP/s)")
+        print(f"{'workload':16}" + "".join(f"{part:>10}" for part in PARTS) + f"{'step':>10}")
+        for name, r in results.items():
+            parts = r["breakdown_ms"]
+            print(f"{name:16}" + "".join(f"{parts[part]:10.2f}" for part in PARTS) +
+                  f"{parts['step']:10.2f}")
     estimate = None
     if "estimate_10k" in names:
         seconds, result = estimate_10k(args.estimate_runs)

@@ -5,6 +5,7 @@ columns come straight out of a strided view of the image and the matmul output
 is already the next layer's input. Weights keep the usual (OC, C, KH, KW).
 """
 from ..backend import get_array_module, parallel_for, scatter_add
+from ..profile import section
 from ..tensor import Function
 from .linalg import sum_rows
 from .reduce import mean
@@ -83,10 +84,12 @@ class Conv2d(Function):
                 _out_size(Wd, KW, self.stride, self.padding) < 1:
             raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
                              f"with padding {self.padding}")
-        self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding)
+        with section("im2col"):
+            self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding)
         self.Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
         self.x_shape, self.W_shape, self.OH, self.OW = x.shape, W.shape, OH, OW
-        y = self.cols @ self.Wm.T
+        with section("gemm"):
+            y = self.cols @ self.Wm.T
         if b is not None:
             y += b
         if self.relu:  # fused: one pass instead of a separate op and its temporaries
@@ -101,12 +104,17 @@ class Conv2d(Function):
             gy = gy * (self.y > 0)
         gx = gW = gb = None
         if self.needs_grad[0]:
-            gx = col2im(gy @ self.Wm, self.x_shape, KH, KW, self.stride, self.padding,
-                         self.OH, self.OW)
+            with section("gemm"):
+                gcols = gy @ self.Wm
+            with section("col2im"):
+                gx = col2im(gcols, self.x_shape, KH, KW, self.stride, self.padding, self.OH,
+                            self.OW)
         if self.needs_grad[1]:
-            gW = (gy.T @ self.cols).reshape(OC, KH, KW, C).transpose(0, 3, 1, 2)
+            with section("gemm"):
+                gW = (gy.T @ self.cols).reshape(OC, KH, KW, C).transpose(0, 3, 1, 2)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
-            gb = sum_rows(gy)
+            with section("gemm"):
+                gb = sum_rows(gy)
         return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
 
 
@@ -127,10 +135,12 @@ class MaxPool2d(Function):
         if OH < 1 or OW < 1:
             raise ValueError(f"max_pool2d: kernel {k} does not fit input {x.shape} (N, H, W, C)")
         self.x_shape = x.shape
-        return self._forward2(x, OH, OW) if k == 2 else self._forward_k(x, OH, OW)
+        with section("pooling"):
+            return self._forward2(x, OH, OW) if k == 2 else self._forward_k(x, OH, OW)
 
     def backward(self, gy):
-        return self._backward2(gy) if self.kernel == 2 else self._backward_k(gy)
+        with section("pooling"):
+            return self._backward2(gy) if self.kernel == 2 else self._backward_k(gy)
 
     # 2×2: two pairwise maxima over strided views, in threads over the batch
     def _forward2(self, x, OH, OW):

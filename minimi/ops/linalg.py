@@ -1,5 +1,6 @@
 """Matrix multiplication: batched, broadcasting, with 1-D operands as in NumPy."""
 from ..backend import get_array_module
+from ..profile import section
 from ..tensor import Function, sum_to
 
 
@@ -8,7 +9,8 @@ def _matmul(a, b):
     broadcasting, which BLAS's gemm runs ~4x slower."""
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1:
         return a * b
-    return a @ b
+    with section("gemm"):
+        return a @ b
 
 
 def sum_rows(g):
@@ -26,7 +28,8 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                              f"(inner dimensions {inner_a} and {inner_b})")
         self.a, self.b = a, b
-        return a @ b
+        with section("gemm"):
+            return a @ b
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -42,10 +45,11 @@ class MatMul(Function):
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
-        if self.needs_grad[0]:  # gy · bᵀ, summed over broadcast batch dims
-            ga = sum_to(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if self.needs_grad[1]:  # aᵀ · gy
-            gb = sum_to(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        with section("gemm"):
+            if self.needs_grad[0]:  # gy · bᵀ, summed over broadcast batch dims
+                ga = sum_to(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            if self.needs_grad[1]:  # aᵀ · gy
+                gb = sum_to(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -64,7 +68,8 @@ class Linear(Function):
         if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
             raise ValueError(f"linear: input {x.shape} and weight {W.shape} do not align "
                              "(expected (N, I) and (I, O))")
-        y = x @ W
+        with section("gemm"):
+            y = x @ W
         if b is not None:
             y += b
         if self.relu:
@@ -77,10 +82,10 @@ class Linear(Function):
         if self.relu:
             gy = gy * (self.y > 0)
         gx = _matmul(gy, self.W.T) if self.needs_grad[0] else None
-        gW = self.x.T @ gy if self.needs_grad[1] else None
-        if len(self.needs_grad) == 2:
-            return gx, gW
-        return gx, gW, sum_rows(gy) if self.needs_grad[2] else None
+        with section("gemm"):
+            gW = self.x.T @ gy if self.needs_grad[1] else None
+            gb = sum_rows(gy) if len(self.needs_grad) == 3 and self.needs_grad[2] else None
+        return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
 
 
 def linear(x, weight, bias=None, relu=False):
