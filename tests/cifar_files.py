@@ -58,3 +58,37 @@ def rewrite(path, **changes):
         else:
             obj[key.encode()] = value
     _dump(path, obj)
+
+
+# ---- faults for the CIFAR runs ---------------------------------------------------------------
+
+class Killed(Exception):
+    """Stands for the process dying."""
+
+
+def kill_after_checkpoint(monkeypatch, cifar, k):
+    """The run dies right after writing its k-th checkpoint; returns the real writer."""
+    real, calls = cifar.save_checkpoint, []
+
+    def save_then_stop(*args):
+        real(*args)
+        calls.append(1)
+        if len(calls) == k:
+            raise Killed
+    monkeypatch.setattr(cifar, "save_checkpoint", save_then_stop)
+    return real
+
+
+def nan_at_call(monkeypatch, cifar, k):
+    """Every loss that cifar makes gets NaN scores at its k-th call."""
+    real_make = cifar.bounds.make
+
+    def make(name, **params):
+        loss, calls = real_make(name, **params), []
+
+        def poisoned(scores, pairing=None, labels=None):
+            calls.append(1)
+            return loss(scores * float("nan") if len(calls) == k else scores, pairing, labels)
+        poisoned.params = loss.params
+        return poisoned
+    monkeypatch.setattr(cifar.bounds, "make", make)

@@ -9,7 +9,8 @@ import pytest
 from scipy import stats
 
 from bench import cifar, cifar_report
-from cifar_files import rewrite, write_cifar10, write_cifar100
+from cifar_files import (Killed, kill_after_checkpoint, nan_at_call, rewrite, write_cifar10,
+                         write_cifar100)
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
 
 
@@ -139,10 +140,6 @@ def test_a_short_run_writes_a_valid_file(c10, tmp_path, kind):
     assert "| mine | — |" in summary and "0.1 |" in summary
 
 
-class Killed(Exception):
-    pass
-
-
 def test_resume_from_a_checkpoint_gives_the_uninterrupted_result(c10, tmp_path, monkeypatch):
     def run(out):
         cifar.main(["--data", c10, "--out", out, "--losses", "infonce", *TINY[:4], "--epochs", "3"])
@@ -151,16 +148,7 @@ def test_resume_from_a_checkpoint_gives_the_uninterrupted_result(c10, tmp_path, 
             return json.load(f)
 
     whole = run(str(tmp_path / "whole"))
-    real_save = cifar.save_checkpoint
-    calls = []
-
-    def save_then_stop(*args):
-        real_save(*args)
-        calls.append(1)
-        if len(calls) == 2:
-            raise Killed  # the process dies after the second epoch's checkpoint
-
-    monkeypatch.setattr(cifar, "save_checkpoint", save_then_stop)
+    real_save = kill_after_checkpoint(monkeypatch, cifar, 2)  # dies after epoch 2's checkpoint
     with pytest.raises(Killed):
         run(str(tmp_path / "cut"))
     monkeypatch.setattr(cifar, "save_checkpoint", real_save)
@@ -170,18 +158,7 @@ def test_resume_from_a_checkpoint_gives_the_uninterrupted_result(c10, tmp_path, 
 
 
 def test_a_nan_mid_run_is_recorded_as_diverged(c10, tmp_path, monkeypatch):
-    real_make = cifar.bounds.make
-
-    def make(name, **params):
-        loss, calls = real_make(name, **params), []
-
-        def poisoned(scores, pairing=None, labels=None):
-            calls.append(1)
-            return loss(scores * float("nan") if len(calls) == 7 else scores, pairing, labels)
-        poisoned.params = loss.params
-        return poisoned
-
-    monkeypatch.setattr(cifar.bounds, "make", make)
+    nan_at_call(monkeypatch, cifar, 7)
     out = str(tmp_path / "out")
     cifar.main(["--data", c10, "--out", out, "--losses", "nwj,mine", *TINY], experiment="slb")
     folder = os.path.join(out, "slb", "cifar10_sub10000_e2_b20")

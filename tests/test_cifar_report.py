@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from bench import cifar, cifar_report, report, runner
-from cifar_files import write_cifar10, write_cifar100
+from cifar_files import nan_at_call, write_cifar10, write_cifar100
 
 LOG10 = math.log(10)
 
@@ -118,17 +118,7 @@ def test_report_on_cifar_format_folders_writes_table2_and_fig6(tmp_path):
 
 def test_a_diverged_cifar_run_keeps_both_accuracies(tmp_path, monkeypatch):
     data = write_cifar10(str(tmp_path / "data"))
-    real_make = cifar.bounds.make
-
-    def make(name, **params):
-        loss, calls = real_make(name, **params), []
-
-        def poisoned(scores, pairing=None, labels=None):
-            calls.append(1)
-            return loss(scores * float("nan") if len(calls) == 3 else scores, pairing, labels)
-        poisoned.params = loss.params
-        return poisoned
-    monkeypatch.setattr(cifar.bounds, "make", make)
+    nan_at_call(monkeypatch, cifar, 3)
     out = str(tmp_path / "out")
     cifar.main(["--data", data, "--out", out, "--losses", "nwj", "--epochs", "1",
                 "--batch-size", "20", "--seed", "0", "--no-report"], experiment="clb")

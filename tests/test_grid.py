@@ -8,7 +8,7 @@ import pytest
 
 from bench import __main__ as bench_main
 from bench import cifar, onehot, runner
-from cifar_files import write_cifar10
+from cifar_files import Killed, kill_after_checkpoint, write_cifar10
 
 
 def tiny(out, *extra, losses="mine,nwj"):
@@ -130,21 +130,8 @@ def test_task_shares_partition_the_grid(tmp_path, capsys):
 TINY = ["--epochs", "3", "--batch-size", "20", "--seed", "0", "--no-report", "--losses", "mine"]
 
 
-class Killed(Exception):
-    pass
-
-
 def cut_after_first_epoch(monkeypatch):
-    real = cifar.save_checkpoint
-    calls = []
-
-    def save_then_stop(*args):
-        real(*args)
-        calls.append(1)
-        if len(calls) == 1:
-            raise Killed
-    monkeypatch.setattr(cifar, "save_checkpoint", save_then_stop)
-    return real
+    return kill_after_checkpoint(monkeypatch, cifar, 1)
 
 
 @pytest.fixture
