@@ -177,8 +177,8 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
         save_checkpoint(checkpoint, model, opt, rng, state, run.config)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
-        log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch {epoch + 1}/{epochs}: "
-            f"objective {_shown(state['epochs']['objective'][-1])}, MI "
+        log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch "
+            f"{epoch + 1}/{epochs}: objective {_shown(state['epochs']['objective'][-1])}, MI "
             f"{_shown(state['epochs']['mi'][-1])}, batch accuracy "
             f"{_shown(state['epochs']['accuracy'][-1])}, {rate:.0f} images/s, {left:.0f}s left")
     return finish(run, model, data, train_idx, benchmark, name, params, state, diverged=False)
@@ -352,7 +352,7 @@ def main(argv=None, experiment="slb"):
           f"{batch_size}, train subset {subset or 'all'}, Adam lr {args.lr} (setting {setting}): "
           f"{len(todo)} of {len(grid)} runs to do")
     for planned in todo:
-        run = runner.Run(planned, epochs)
+        run = runner.Run(planned, steps=epochs * (images // batch_size))
         checkpoint = checkpoint_path(planned)
         run.finish(train(run, data, benchmark, planned.name, planned.params, planned.seed,
                          epochs, batch_size, args.lr, subset, checkpoint))

@@ -152,7 +152,10 @@ def _table(setting, runs):
     levels = [f"{v:g}" for v in config["levels"]]
     B = config["batch_size"]
     lines = [f"## {setting}", "",
-             f"{config['critic']} critic {DIM}→{'→'.join(map(str, config['hidden']))}, batch {B}, "
+             f"{config['critic']} critic "
+             f"{2 * DIM if config['critic'] == 'concat' else DIM}→"
+             f"{'→'.join(map(str, config['hidden']))}{'→1' if config['critic'] == 'concat' else ''}"
+             f", batch {B}, "
              f"{config['steps_per_level']} steps per level, Adam lr {config['lr']}; "
              f"seeds {sorted({r['seed'] for r in runs})}. Bias and variance of the per-step "
              f"values over the second half of each level, averaged over seeds "

@@ -342,13 +342,13 @@ class Run:
         """Append to a curve that is not checked for divergence."""
         self.curves.setdefault(key, []).append(finite_or_none(value))
 
-    def progress(self, step, text, unit="step"):
+    def progress(self, step, text):
         """One line on stderr: where the run is, `text`, the rate and the time left."""
         elapsed = time.perf_counter() - self.start
         rate = step / elapsed if elapsed > 0 else float("inf")
         left = (self.steps - step) / rate if rate > 0 else float("nan")
         print(f"[{self.experiment} {self.setting} {loss_label(self.name, self.params)} "
-              f"seed{self.seed}] {unit} {step}/{self.steps} {text}, {rate:.3g} {unit}s/s, "
+              f"seed{self.seed}] step {step}/{self.steps} {text}, {rate:.3g} steps/s, "
               f"{left:.0f}s left", file=sys.stderr, flush=True)
 
     def finish(self, final):

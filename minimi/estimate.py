@@ -163,7 +163,7 @@ def _split(n, test_fraction, validation_fraction, rng):
     if len(train) < 2:
         raise ValueError(f"{n} rows leave no training split: lower test_fraction or "
                          "validation_fraction")
-    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+    return train, order[n_test:n_test + n_val], order[:n_test]
 
 
 def _estimate(x, y, bound, loss, critic_kind, hidden, activation, steps, marginals, progress,
@@ -241,7 +241,8 @@ def _estimate(x, y, bound, loss, critic_kind, hidden, activation, steps, margina
             "; if X and Y are independent this is expected (MI ≈ 0), otherwise try another "
             "bound, a lower lr or more data")
     elif not math.isfinite(mi):
-        status, reason = "non_finite", "the test-split estimate of the chosen checkpoint is not finite"
+        status, reason = "non_finite", ("the test-split estimate of the chosen checkpoint is "
+                                        "not finite")
     ok = status == "ok"
     return EstimateResult(
         mi=mi if ok else None, stderr=scores.bootstrap_stderr(rule, rng) if ok else None,

@@ -28,7 +28,8 @@ def write_bmi_samples(path, seeds=(0, 1, 2), n=800, dx=2, dy=1):
         y = r.standard_normal((n, dy))
         if seed == 1:
             y[:, 0] = x[:, 0] + 0.5 * r.standard_normal(n)
-        lines += [",".join([str(seed)] + [repr(float(v)) for v in row]) for row in np.hstack([x, y])]
+        lines += [",".join([str(seed)] + [repr(float(v)) for v in row])
+                  for row in np.hstack([x, y])]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
 

@@ -125,7 +125,7 @@ def test_task_shares_partition_the_grid(tmp_path, capsys):
     assert "task 1/4 has 5" in out and out.count(" done ") == 5
 
 
-# ---- CIFAR checkpoints ----------------------------------------------------------------------------
+# ---- CIFAR checkpoints -----------------------------------------------------------------------
 
 TINY = ["--epochs", "3", "--batch-size", "20", "--seed", "0", "--no-report", "--losses", "mine"]
 

@@ -10,8 +10,9 @@ Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
 """
 import inspect
 
-from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema, nwj, reinfonce,
-                         rejs, remine, renwj, resmile, retuba, smile, smile_js, tuba)
+from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema,
+                         nwj, reinfonce, rejs, remine, renwj, resmile, retuba, smile, smile_js,
+                         tuba)
 from .pairings import (PAIRINGS, Contrastive, Diagonal, NoPositivePairs, Selection, Separate,
                        Supervised, make_pairing, off_diagonal)
 
@@ -101,5 +102,6 @@ def _known(name):
 
 
 __all__ = ["BOUNDS", "Bound", "Contrastive", "Diagonal", "MovingAverage", "NoPositivePairs",
-           "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters", "make",
-           "make_pairing", "off_diagonal", "original", "parameters", "parse", "regularized", *BOUNDS]
+           "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters",
+           "make", "make_pairing", "off_diagonal", "original", "parameters", "parse",
+           "regularized", *BOUNDS]

@@ -18,7 +18,8 @@ __all__ = [
     "cross_entropy",
     "diagonal", "div", "exp", "getitem", "global_avg_pool2d", "linear", "log", "log_softmax",
     "logmeanexp", "logsumexp", "matmul", "max", "max_pool2d", "maximum", "mean", "minimum",
-    "mul", "neg", "pairwise_sum", "pow", "relu", "reshape", "sigmoid", "softplus", "sqrt", "stack", "sub",
+    "mul", "neg", "pairwise_sum", "pow", "relu", "reshape", "sigmoid", "softplus", "sqrt",
+    "stack", "sub",
     "sum", "tanh", "transpose",
 ]
 
