@@ -83,7 +83,7 @@ def test_embeddings_and_their_gram_entries_can_be_negative():
     −their mean); then every Gram row sums to 0, so some entries are negative."""
     images = T(np.random.default_rng(4).standard_normal((16, 32, 32, 3)), np.float32)
     cnn = mm.SmallCNN(head="embedding", rng=5)
-    cnn.head.bias.data[...] -= cnn(images).numpy().mean(axis=0)
+    cnn.head.bias.data[...] -= cnn(images).data.mean(axis=0)     # on the device
     Z = cnn(images).numpy()
     gram = Z @ Z.T
     assert (Z < 0).mean() > 0.2 and gram.min() < 0
