@@ -283,3 +283,12 @@ def test_make_binds_parameters():
     loss = bounds.make("renwj", target=0.0, lam=0.5)
     assert loss(S).objective.item() == pytest.approx(
         bounds.renwj(S, target=0.0, lam=0.5).objective.item())
+
+
+def test_mine_ema_with_momentum_zero_uses_the_batch_alone():
+    loss = bounds.make("mine_ema", momentum=0.0)       # log(0) must not be taken
+    loss(mm.Tensor(rng.standard_normal((4, 4))))
+    S = rng.standard_normal((4, 4))
+    loss(mm.Tensor(S))
+    off = ~np.eye(4, dtype=bool)
+    assert math.exp(float(to_numpy(loss.state.log_ema))) == pytest.approx(np.exp(S[off]).mean())
