@@ -47,15 +47,15 @@ MALLOC_TUNED = _keep_freed_memory()
 
 DEVICES = ("cpu", "gpu")
 CUPY_FLOOR = 14  # CuPy 13 needs NumPy < 2.3, which minimi's NumPy may not be
+DEFAULT_DTYPE = np.float32  # train in float32; gradient checks use float64
+
+_device = None
 
 
 def _major(version):
     """The major version number of a version string ('14.0.1' -> 14; unreadable -> 0)."""
     head = version.split(".")[0]
     return int(head) if head.isdigit() else 0
-DEFAULT_DTYPE = np.float32  # train in float32; gradient checks use float64
-
-_device = None
 
 
 def _check_device(name):

@@ -71,10 +71,6 @@ def check_parameters(**params):
             for key, value in params.items()}
 
 
-def _check(**params):
-    check_parameters(**params)
-
-
 def _clip(x, tau):
     return ops.clip(x, -tau, tau)
 
@@ -95,7 +91,7 @@ def mine(scores, pairing=None, labels=None):
 
 def remine(scores, pairing=None, labels=None, lam=1.0, target=0.0):
     """V as mine; O = V − λ(lme(sm) − C)²."""
-    _check(lam=lam, target=target)
+    check_parameters(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     bound = mine(s)
     return bound.regularized(lam, bound.second, target)
@@ -107,7 +103,7 @@ def remine(scores, pairing=None, labels=None, lam=1.0, target=0.0):
 
 def smile(scores, pairing=None, labels=None, tau=10.0):
     """V = mean(sj') − lme(clip(sm)); sj' = clip(sj) in the supervised/contrastive pairings."""
-    _check(tau=tau)
+    check_parameters(tau=tau)
     s = _select(scores, pairing, labels)
     joint = _clip(s.joint, tau) if s.clip_joint_in_smile else s.joint
     return Bound(joint.mean(), _lme(_clip(s.marginal, tau)))
@@ -115,7 +111,7 @@ def smile(scores, pairing=None, labels=None, tau=10.0):
 
 def resmile(scores, pairing=None, labels=None, lam=1.0, target=0.0, tau=10.0):
     """V as smile; O = V − λ(lme(sm) − C)², sm unclipped."""
-    _check(lam=lam, target=target, tau=tau)
+    check_parameters(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     return smile(s, tau=tau).regularized(lam, _lme(s.marginal), target)
 
@@ -130,7 +126,7 @@ def infonce(scores, pairing=None, labels=None):
 
 def reinfonce(scores, pairing=None, labels=None, lam=1.0, target=0.0):
     """V as infonce; O = V − λ(m − C)²."""
-    _check(lam=lam, target=target)
+    check_parameters(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     bound = infonce(s)
     return bound.regularized(lam, bound.second, target)
@@ -149,7 +145,7 @@ def renwj(scores, pairing=None, labels=None, lam=1.0, target=1.0, tau=10.0):
     """V = mean(clip(sj)) − mean(exp(clip(sm) − 1)); O = V − λ(lme(sm) − C)², C = 1.
 
     C = 1 is the paper's eq. 15; the authors' code uses 0 (target=0)."""
-    _check(lam=lam, target=target, tau=tau)
+    check_parameters(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     bound = Bound(_clip(s.joint, tau).mean(), ops.exp(_clip(s.marginal, tau) - 1.0).mean())
     return bound.regularized(lam, _lme(s.marginal), target)
@@ -165,7 +161,7 @@ def tuba(scores, pairing=None, labels=None):
 
 def retuba(scores, pairing=None, labels=None, lam=1.0, target=0.0, tau=10.0):
     """V = 1 + mean(clip(sj)) − mean(exp(clip(sm))); O = V − λ(lme(sm) − C)²."""
-    _check(lam=lam, target=target, tau=tau)
+    check_parameters(lam=lam, target=target, tau=tau)
     s = _select(scores, pairing, labels)
     bound = Bound(_clip(s.joint, tau).mean(), ops.exp(_clip(s.marginal, tau)).mean(), offset=1.0)
     return bound.regularized(lam, _lme(s.marginal), target)
@@ -187,7 +183,7 @@ def js(scores, pairing=None, labels=None):
 
 def rejs(scores, pairing=None, labels=None, lam=1.0, target=1.0):
     """V = NWJ value; O = JS objective − λ(mean(softplus(sm)) − C)², C = 1."""
-    _check(lam=lam, target=target)
+    check_parameters(lam=lam, target=target)
     s = _select(scores, pairing, labels)
     return js(s).regularized(lam, ops.softplus(s.marginal).mean(), target)
 
@@ -196,7 +192,7 @@ def rejs(scores, pairing=None, labels=None, lam=1.0, target=1.0):
 
 def smile_js(scores, pairing=None, labels=None, tau=10.0):
     """Song & Ermon's SMILE: V = mean(sj) − lme(clip(sm)), trained on the JS objective."""
-    _check(tau=tau)
+    check_parameters(tau=tau)
     s = _select(scores, pairing, labels)
     return Bound(s.joint.mean(), _lme(_clip(s.marginal, tau)), objective=_js_objective(s))
 
