@@ -177,15 +177,11 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
         save_checkpoint(checkpoint, model, opt, rng, state, run.config)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
+        last = {k: runner.shown(v[-1]) for k, v in state["epochs"].items()}
         log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch "
-            f"{epoch + 1}/{epochs}: objective {_shown(state['epochs']['objective'][-1])}, MI "
-            f"{_shown(state['epochs']['mi'][-1])}, batch accuracy "
-            f"{_shown(state['epochs']['accuracy'][-1])}, {rate:.0f} images/s, {left:.0f}s left")
+            f"{epoch + 1}/{epochs}: objective {last['objective']}, MI {last['mi']}, batch "
+            f"accuracy {last['accuracy']}, {rate:.0f} images/s, {left:.0f}s left")
     return finish(run, model, data, train_idx, benchmark, name, params, state, diverged=False)
-
-
-def _shown(v):
-    return "—" if v is None else f"{v:.3f}"
 
 
 def finish(run, model, data, train_idx, benchmark, name, params, state, diverged):
@@ -257,9 +253,8 @@ def check_checkpoints(todo, force):
             continue
         differ = runner.config_differences(state.get("config", {}), planned.config)
         if differ:
-            problems.append(f"{path}: checkpoint made with other settings: " + ", ".join(
-                f"{k}={a!r} there, {b!r} now" for k, (a, b) in differ.items()) +
-                "; --force starts the run afresh")
+            problems.append(f"{path}: checkpoint made with other settings: "
+                            f"{runner.differences_text(differ)}; --force starts the run afresh")
     if problems:
         raise runner.BadInput("\n".join(problems))
 

@@ -146,7 +146,7 @@ def _table(benchmark, setting, runs):
                      f"{_text(acc, diverged=div, seeds=n)} | {'—' if lam is None else f'{lam:g}'}"
                      " | | |")
     diverged = [f"{r['loss']} seed {r['seed']} at step {r['diverged_at_step']} (last finite "
-                f"weights: accuracy {_number(r['final'].get('last_finite_test_accuracy'))})"
+                f"weights: accuracy {runner.shown(r['final'].get('last_finite_test_accuracy'))})"
                 for r in runs if r["status"] == "diverged"]
     lines += ["", "Diverged runs: " + ("; ".join(diverged) if diverged else "none") + "."]
     others = sorted({r["loss"] for key, group in by_loss.items() if key not in shown
@@ -155,10 +155,6 @@ def _table(benchmark, setting, runs):
         lines.append("Runs not in the table (λ outside the grid, or not the chosen λ): "
                      + ", ".join(others) + ".")
     return lines + [""]
-
-
-def _number(v):
-    return "—" if v is None else f"{v:.3f}"
 
 
 def spec_without_lam(run):

@@ -227,6 +227,11 @@ def config_differences(recorded, requested):
             if recorded.get(k) != requested.get(k)}
 
 
+def differences_text(differ):
+    """config_differences() as a message: 'lr=0.1 there, 0.5 now, …'."""
+    return ", ".join(f"{k}={a!r} there, {b!r} now" for k, (a, b) in differ.items())
+
+
 def read_run(path):
     """A run file as a dict; an unreadable or incomplete one is a BadInput naming it."""
     try:
@@ -275,9 +280,8 @@ def plan(out, experiment, runs, args):
             continue
         differ = config_differences(recorded, p.config)
         if differ:
-            problems.append(f"{p.path}: made with other settings: " + ", ".join(
-                f"{k}={a!r} there, {b!r} now" for k, (a, b) in differ.items()) +
-                "; --force redoes it, or choose another --out")
+            problems.append(f"{p.path}: made with other settings: {differences_text(differ)}"
+                            "; --force redoes it, or choose another --out")
         else:
             print(f"skip {p.path} (done with these settings; --force redoes it)", file=sys.stderr)
     if problems:
@@ -330,7 +334,7 @@ class Run:
             self.diverged(step, f"{', '.join(bad)} not finite")
             return False
         if step % self.progress_every == 0 or step == self.steps:
-            self.progress(step, f"value {_shown(values.get('value'))}")
+            self.progress(step, f"value {shown(values.get('value'), 'nan')}")
         return True
 
     def diverged(self, step, why):
@@ -385,8 +389,9 @@ def load_runs(out, experiment):
     return runs
 
 
-def _shown(value):
-    return "nan" if value is None or not math.isfinite(value) else f"{value:.3f}"
+def shown(value, missing="—"):
+    """A number as the progress lines and summaries print it: 3 decimals, or `missing`."""
+    return missing if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 def finite_mean(values):

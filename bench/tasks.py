@@ -162,8 +162,8 @@ def main(argv=None):
         run.curves, run.status, run.diverged_at_step = curves, status, diverged_at
         run.finish(final)
         elapsed = time.perf_counter() - start
-        shown = "—" if final["mi"] is None else f"{final['mi']:.3f}"
-        print(f"[tasks {planned.label}] {shown} (truth {final['truth']:.3f}, {status}"
+        print(f"[tasks {planned.label}] {runner.shown(final['mi'])} (truth "
+              f"{final['truth']:.3f}, {status}"
               f"{'' if final['settled'] or status != 'ok' else ', not settled'}) "
               f"{done}/{len(todo)} runs, {elapsed / done:.1f} s/run, "
               f"{elapsed / done * (len(todo) - done):.0f}s left", file=sys.stderr, flush=True)
