@@ -353,17 +353,12 @@ def main(argv=None, experiment="slb"):
                          epochs, batch_size, args.lr, subset, checkpoint))
         if os.path.exists(checkpoint):
             os.remove(checkpoint)
-    if not args.no_report:
-        report_experiment(args.out, experiment)
-
-
-def report_experiment(out, experiment):
-    """Table 2 for slb/clb; Fig. 6 for lambda."""
+    if args.no_report:
+        return
     if experiment == "lambda":
-        path = lambda_figure(out)
-        print(f"lambda: figure {path}" if path else f"lambda: no runs under {out}/lambda")
-        return path
-    return report(out, experiment)
+        lambda_figure(args.out)                 # Fig. 6
+    else:
+        report(args.out, experiment)            # Table 2
 
 
 def main_clb(argv=None):

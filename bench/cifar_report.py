@@ -169,6 +169,7 @@ def lambda_figure(out):
     # a log axis: λ = 0 (allowed, but not a point of this figure) is left out
     runs = [r for r in runner.load_runs(out, "lambda") if (r["loss_params"].get("lam") or 0) > 0]
     if not runs:
+        print(f"lambda: no runs under {out}/lambda")
         return None
     # CIFAR-10 above CIFAR-100, as in the paper
     settings = sorted({r["setting"] for r in runs},
@@ -193,4 +194,6 @@ def lambda_figure(out):
                         color=color, label=spec)
             if key == "mi_estimate":
                 ax.hline(group[0]["config"]["true_mi"], label="log K")
-    return fig.save(f"{out}/lambda/lambda.png")
+    path = fig.save(f"{out}/lambda/lambda.png")
+    print(f"lambda: figure {path}")
+    return path
