@@ -1,29 +1,12 @@
 """Timing helpers shared by the benchmarks: warm-up, median of repeats, machine facts."""
 import os
 import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 
 from minimi import backend
-
-
-def median_ms(fn, repeats=20, warmup=3):
-    """Median wall time of fn() in milliseconds, after `warmup` untimed calls. On a
-    GPU the device is synchronised before and after each call, so that the time is
-    the work's and not the launch's."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        backend.synchronize()
-        start = time.perf_counter()
-        fn()
-        backend.synchronize()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+from minimi.profile import median_ms  # noqa: F401 - the benchmarks' timer
 
 
 def machine():

@@ -6,9 +6,7 @@ one training step of a critic; exits 1 when a check fails. About ten seconds.
 """
 import argparse
 import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -16,6 +14,7 @@ from . import __version__, backend, bounds, ops
 from .critics import SeparableCritic
 from .gradcheck import GradcheckError, gradcheck
 from .optim import Adam
+from .profile import median_ms
 from .tensor import Tensor
 
 
@@ -23,14 +22,7 @@ def gemm_gflops(n=1024, repeats=5):
     """GFLOP/s of an n³ float32 matrix product on the active device (median of repeats)."""
     rng = np.random.default_rng(0)
     a, b = (backend.to_device(rng.standard_normal((n, n)).astype(np.float32)) for _ in range(2))
-    times = []
-    for _ in range(repeats + 1):             # the first call warms up
-        backend.synchronize()
-        start = time.perf_counter()
-        a @ b
-        backend.synchronize()
-        times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times[1:]) / 1e9
+    return 2 * n ** 3 / median_ms(lambda: a @ b, repeats=repeats, warmup=1) / 1e6
 
 
 def gradient_check():

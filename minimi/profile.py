@@ -1,4 +1,5 @@
-"""Where a training step's time goes: per-section timers for one instrumented step.
+"""Where a training step's time goes: per-section timers for one instrumented step,
+and the median timer that the benchmarks and `minimi doctor` use.
 
     with profile.sections() as seconds:
         step()
@@ -10,6 +11,7 @@ device at both ends (on a GPU the time is otherwise the launch's, not the work's
 """
 import collections
 import contextlib
+import statistics
 import time
 
 from . import backend
@@ -45,3 +47,19 @@ def sections():
         yield _seconds
     finally:
         _seconds = previous
+
+
+def median_ms(fn, repeats=20, warmup=3):
+    """Median wall time of fn() in milliseconds, after `warmup` untimed calls. On a
+    GPU the device is synchronised before and after each call, so that the time is
+    the work's and not the launch's."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        backend.synchronize()
+        start = time.perf_counter()
+        fn()
+        backend.synchronize()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
