@@ -88,8 +88,9 @@ def degenerate(x, y, marginals, names=("x", "y")):
     constant columns, columns of x and y that determine each other, and columns
     that the marginal map in float32 flattens to a constant."""
     notes = []
-    for a, name in zip((x, y), names):
-        for j in np.flatnonzero((a == a[0]).all(axis=0)):
+    constant = [(a == a[0]).all(axis=0) for a in (x, y)]     # per column, of x and of y
+    for flags, name in zip(constant, names):
+        for j in np.flatnonzero(flags):
             notes.append(f"{name} column {j + 1} is constant: it carries no information")
     # a column of y that is a monotone function of a column of x: same ranks
     ranks = {}
@@ -98,7 +99,7 @@ def degenerate(x, y, marginals, names=("x", "y")):
     for k in range(y.shape[1]):
         for sign in (1, -1):
             j = ranks.get(stats.rankdata(sign * y[:, k], method="dense").tobytes())
-            if j is not None and not (x[:, j] == x[0, j]).all():
+            if j is not None and not constant[0][j]:
                 notes.append(
                     f"{names[0]} column {j + 1} and {names[1]} column {k + 1} determine each "
                     "other (one is a monotone function of the other): I(X;Y) is infinite if "
@@ -106,12 +107,12 @@ def degenerate(x, y, marginals, names=("x", "y")):
                     "from finite samples can show that")
                 break
     if marginals != "rank":
-        for a, name in zip((x, y), names):
+        for a, flags, name in zip((x, y), constant, names):
             mapped = Marginals(marginals, a)(a).astype(np.float32)
             for j in range(a.shape[1]):
                 column = mapped[:, j]
                 flat = (column == column[0]).all() or not np.isfinite(column).all()
-                if flat and (a[:, j] != a[0, j]).any():
+                if flat and not flags[j]:
                     notes.append(f"{name} column {j + 1}: its spread (std {a[:, j].std():.3g}) "
                                  f"under- or overflows under marginals={marginals!r}: in float32 "
                                  "the column becomes constant or infinite; use marginals='rank'")
