@@ -43,26 +43,43 @@ def read_table(path):
 
 
 def _read_csv(path, delimiter):
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if any(c.strip() for c in row)]
-    if not rows:
-        raise InputError(f"{path}: the file is empty")
+    rows = _csv_rows(path, delimiter)
     start = 0 if all(_is_number(c) for c in rows[0]) else 1  # a header row has a non-number
     width = len(rows[0])
     values = []
     for i, row in enumerate(rows[start:], start=start + 1):
         if len(row) != width:
             raise InputError(f"{path}: row {i} has {len(row)} columns, the first row has {width}")
-        for j, cell in enumerate(row, start=1):
-            if not _is_number(cell):
-                raise InputError(f"{path}: row {i}, column {j}: {cell.strip()!r} is not a number")
-            if not math.isfinite(float(cell)):
-                raise InputError(f"{path}: row {i}, column {j}: {cell.strip()!r} is not a "
-                                 "finite number")
-        values.append([float(c) for c in row])
+        values.append([_cell(path, i, j, cell) for j, cell in enumerate(row, start=1)])
     if not values:
         raise InputError(f"{path}: a header row but no data")
     return np.array(values)
+
+
+def _csv_rows(path, delimiter=","):
+    """The rows of a CSV file that are not blank; an empty file is an InputError."""
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f, delimiter=delimiter) if any(c.strip() for c in row)]
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    return rows
+
+
+def _cell(path, row, column, cell):
+    """A cell's value; one that is not a finite number is an InputError naming its file,
+    row and column (counted from 1, as the file's lines are)."""
+    if not _is_number(cell):
+        raise InputError(f"{path}: row {row}, column {column}: {cell.strip()!r} is not a number")
+    value = float(cell)
+    if not math.isfinite(value):
+        raise InputError(f"{path}: row {row}, column {column}: {cell.strip()!r} is not a "
+                         "finite number")
+    return value
+
+
+def _to_stderr(line):
+    """Progress lines go to standard error: standard output holds the answer."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _is_number(cell):
@@ -157,7 +174,7 @@ def run_estimate(argv):
         x, y = check_pair(x, y, names=(args.x, args.y))
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
-        progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        progress = None if args.quiet else _to_stderr
         result = _quiet_estimate(x, y, estimator_settings(args), progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("estimate", error)
@@ -215,10 +232,7 @@ def read_bmi_samples(path, seed, dim_x, dim_y):
     (in any order; the suffixes count from 1)."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if any(c.strip() for c in row)]
-    if not rows:
-        raise InputError(f"{path}: the file is empty")
+    rows = _csv_rows(path)
     header = [c.strip() for c in rows[0]]
     want = ["seed"] + [f"X{i}" for i in range(1, dim_x + 1)] + \
         [f"Y{i}" for i in range(1, dim_y + 1)]
@@ -234,13 +248,7 @@ def read_bmi_samples(path, seed, dim_x, dim_y):
         if len(row) != len(header):
             raise InputError(f"{path}: row {line} has {len(row)} columns, the header has "
                              f"{len(header)}")
-        values = []
-        for k in index:
-            cell = row[k]
-            if not _is_number(cell) or not math.isfinite(float(cell)):
-                raise InputError(f"{path}: row {line}, column {k + 1}: {cell.strip()!r} is not "
-                                 "a finite number")
-            values.append(float(cell))
+        values = [_cell(path, line, k + 1, row[k]) for k in index]
         if values[0] == seed:
             picked.append(values[1:])
     if not picked:
@@ -258,8 +266,7 @@ def run_bmi(argv):
             if getattr(args, name) < 1:
                 raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
         x, y = read_bmi_samples(args.samples, args.sample_seed, args.dim_x, args.dim_y)
-        progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose \
-            else None
+        progress = _to_stderr if args.verbose else None
         result = _quiet_estimate(x, y, estimator_settings(args, seed=args.sample_seed), progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("bmi", error)
