@@ -228,7 +228,7 @@ def _cell(runs):
 
 
 def _table(runs, samples, marginals):
-    known = [t.name for t in paper_tasks() + quick_tasks()]           # the suite's order
+    known = list(catalogue())                                         # the suite's order
     tasks = sorted({r["config"]["task"] for r in runs},
                    key=lambda t: (known.index(t) if t in known else len(known), t))
     losses = _order({r["loss"] for r in runs})
