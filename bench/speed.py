@@ -151,8 +151,9 @@ def main(argv=None):
     gemm = median_ms(lambda: a @ b, repeats=max(args.repeats, 10))
     info = machine()
     print(f"device {info['device']}{' (' + info['gpu'] + ')' if info.get('gpu') else ''}, "
-          f"numpy {info['numpy']}, BLAS {info.get('blas')} ({info.get('blas_threads')} threads), "
-          f"{info['cpu_count']} cpus; gemm1024 {gemm:.2f} ms", file=sys.stderr)
+          f"numpy {info['numpy']}, BLAS {info.get('blas')} ({info.get('blas_threads')} threads, "
+          f"idle spin {info['blas_idle_spin']}), {info['cpu_count']} cpus; "
+          f"gemm1024 {gemm:.2f} ms", file=sys.stderr)
     print(f"{'workload':16}{'ms':>9}{'GFLOP/s':>9}{'× gemm':>9}{'target':>9}  ")
     results = {}
     for name in [n for n in names if n in WORKLOADS]:

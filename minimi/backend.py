@@ -8,8 +8,19 @@ Choose the device with `MINIMI_DEVICE=cpu|gpu` (default cpu) or `use_device()`.
 import ctypes
 import os
 import platform
+import sys
 
-import numpy as np
+# Before NumPy loads OpenBLAS. After each matrix product OpenBLAS's idle threads spin
+# for 2^28 cycles (~0.1 s) before they sleep, taking a core from minimi's own threads
+# (im2col, pooling, col2im: parallel_for): 10% of a SmallCNN step on 2 cores.
+# 2^18 cycles (~0.1 ms) still bridges the critics' back-to-back products (`python -m
+# bench speed`: their times unchanged). A value the user set wins; with NumPy already
+# loaded this comes too late, and `blas_info()` says so.
+BLAS_SPIN = "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
+if BLAS_SPIN:
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "18"
+
+import numpy as np  # noqa: E402 - after the OpenBLAS setting above
 
 try:  # cupy is optional: only GPU users install it (pip install cupy-cuda12x)
     import cupy as cp
@@ -172,6 +183,11 @@ def blas_info():
     except Exception:  # older NumPy: no dict mode
         info["blas"] = "unknown"
     info["blas_threads"] = openblas_threads()
+    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    info["blas_idle_spin"] = (
+        "2^18 cycles (set by minimi)" if BLAS_SPIN else
+        f"2^{spin} cycles (OPENBLAS_THREAD_TIMEOUT)" if spin else
+        "2^28 cycles, OpenBLAS's default: NumPy was loaded before minimi")
     return info
 
 

@@ -58,6 +58,7 @@ def run(out=print):
     out(f"device: {info['device']} (MINIMI_DEVICE or --device)")
     out(f"BLAS: {info.get('blas')}, {info.get('blas_threads') or '?'} threads "
         f"{info['threads_env'] or ''}".rstrip())
+    out(f"BLAS idle threads spin {info['blas_idle_spin']}")
     ok = True
     out(f"matrix product 1024³ float32 on {info['device']}: {gemm_gflops():.0f} GFLOP/s")
     try:
