@@ -23,7 +23,7 @@ SHAPES = [("conv1", (128, 32, 32, 3)), ("conv2", (128, 16, 16, 32)), ("conv3", (
 def measure(mode, x_shape, repeats):
     rng = np.random.default_rng(0)
     N, H, W, C = x_shape
-    gcols = backend.to_device(rng.standard_normal((N * H * W, 9 * C)).astype(np.float32))
+    gcols = backend.to_device(rng.standard_normal((9, N * H * W, C)).astype(np.float32))
     previous, conv.COL2IM = conv.COL2IM, mode
     try:
         return median_ms(lambda: conv.col2im(gcols, x_shape, 3, 3, 1, 1, H, W), repeats)

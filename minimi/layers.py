@@ -92,9 +92,11 @@ class Conv2d(Module):
         self.bias = Parameter(init_weight((out_channels,), fan_in, "uniform", rng), dtype=dtype)
         self.stride, self.padding = stride, padding
 
-    def forward(self, x, relu=False):
-        """x (N, H, W, C) -> (N, OH, OW, OC)."""
-        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, relu=relu)
+    def forward(self, x, relu=False, pool=False):
+        """x (N, H, W, C) -> (N, OH, OW, OC); pool=True: 2×2 max pooling of that, before
+        the ReLU, as one op -> (N, OH//2, OW//2, OC)."""
+        conv = ops.conv2d_pool if pool else ops.conv2d
+        return conv(x, self.weight, self.bias, self.stride, self.padding, relu=relu)
 
 
 class SmallCNN(Module):
@@ -128,8 +130,6 @@ class SmallCNN(Module):
             raise ValueError(f"SmallCNN: expected images (N, 32, 32, C) channels-last, "
                              f"got shape {x.shape}")
         for conv in self.convs:
-            # max-pool and ReLU commute (ReLU is monotone): pooling first makes the
-            # ReLU and its backward mask 4x cheaper
-            x = ops.relu(ops.max_pool2d(conv(x)))
+            x = conv(x, relu=True, pool=True)  # relu(max_pool2d(conv(x))), one op
         x = self.fc(x.reshape(x.shape[0], -1), relu=True)
         return self.head(x)

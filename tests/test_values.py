@@ -111,6 +111,25 @@ def test_max_pool2d_matches_loop(shape, k):
     np.testing.assert_array_equal(value(mm.max_pool2d(T(x), k)), expected)
 
 
+@pytest.mark.parametrize("shape, kernel, stride, padding, relu", [
+    ((2, 4, 6, 3), (4, 3, 3, 3), 1, 1, True),
+    ((2, 7, 9, 2), (3, 2, 3, 3), 1, 0, False),     # 5×7 output: last row and column dropped
+    ((1, 9, 8, 2), (2, 2, 3, 2), 2, 1, True),
+])
+def test_conv2d_pool_matches_loops(shape, kernel, stride, padding, relu):
+    x, W, b = rng.standard_normal(shape), rng.standard_normal(kernel), rng.standard_normal(kernel[0])
+    full = loop_conv2d(x, W, b, stride, padding)
+    N, OH, OW, OC = full.shape
+    expected = np.zeros((N, OH // 2, OW // 2, OC))
+    for i in range(OH // 2):
+        for j in range(OW // 2):
+            expected[:, i, j] = full[:, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max(axis=(1, 2))
+    if relu:
+        expected = np.maximum(expected, 0.0)
+    got = value(mm.conv2d_pool(T(x), T(W), T(b), stride=stride, padding=padding, relu=relu))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
 def test_global_avg_pool2d_matches_numpy():
     x = rng.standard_normal((2, 3, 4, 5))
     np.testing.assert_allclose(value(mm.global_avg_pool2d(T(x))), x.mean(axis=(1, 2)))
@@ -180,3 +199,23 @@ def test_max_pool2d_ties_send_the_gradient_to_the_first_entry(k):
     expected = np.zeros((1, k, k, 2))
     expected[0, 0, 0, :] = 1.0
     np.testing.assert_array_equal(to_numpy(x.grad), expected)
+
+
+def test_conv2d_pool_ties_send_the_gradient_where_max_pool2d_does():
+    # a constant image without padding: every pooling window is one big tie
+    W, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    grads = []
+    for fused in (True, False):
+        x, Wt = T(np.ones((2, 6, 8, 2)), requires_grad=True), T(W, requires_grad=True)
+        y = mm.conv2d_pool(x, Wt, T(b)) if fused else mm.max_pool2d(mm.conv2d(x, Wt, T(b)))
+        (y * 1.5).sum().backward()
+        grads.append((to_numpy(x.grad), to_numpy(Wt.grad)))
+    # one output per window passes the gradient on: 2·2·3 windows, x = 1 everywhere
+    np.testing.assert_allclose(grads[0][1], np.full((3, 2, 3, 3), 1.5 * 2 * 2 * 3))
+    expected_gx = np.zeros((2, 6, 8, 2))        # the top-left outputs (0, 0), (0, 2), (2, 0)...
+    for i in (0, 2):
+        for j in (0, 2, 4):
+            expected_gx[:, i:i + 3, j:j + 3] += 1.5 * W.sum(axis=0).transpose(1, 2, 0)
+    np.testing.assert_allclose(grads[0][0], expected_gx, rtol=1e-12)
+    for fused, composed in zip(*grads):
+        np.testing.assert_allclose(fused, composed, rtol=1e-12)

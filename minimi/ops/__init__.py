@@ -5,7 +5,7 @@ shape.py, linalg.py (matmul; linear and pairwise_sum with fused bias and ReLU),
 conv.py. nn.py holds compositions (log_softmax, cross_entropy) and the label check.
 """
 from ..tensor import Tensor
-from .conv import conv2d, global_avg_pool2d, max_pool2d
+from .conv import conv2d, conv2d_pool, global_avg_pool2d, max_pool2d
 from .elementwise import (abs_, add, clip, div, exp, log, maximum, minimum, mul, neg, pow,
                           relu, sigmoid, softplus, sqrt, sub, tanh)
 from .linalg import linear, matmul, pairwise_sum
@@ -14,7 +14,7 @@ from .reduce import logmeanexp, logsumexp, max, mean, sum
 from .shape import broadcast_to, concatenate, diagonal, getitem, reshape, stack, transpose
 
 __all__ = [
-    "abs_", "add", "broadcast_to", "class_labels", "clip", "concatenate", "conv2d",
+    "abs_", "add", "broadcast_to", "class_labels", "clip", "concatenate", "conv2d", "conv2d_pool",
     "cross_entropy",
     "diagonal", "div", "exp", "getitem", "global_avg_pool2d", "linear", "log", "log_softmax",
     "logmeanexp", "logsumexp", "matmul", "max", "max_pool2d", "maximum", "mean", "minimum",

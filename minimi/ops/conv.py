@@ -22,9 +22,12 @@ def _out_size(n, k, stride, padding):
     return (n + 2 * padding - k) // stride + 1
 
 
-def im2col(x, KH, KW, stride, padding):
+def im2col(x, KH, KW, stride, padding, pool=1):
     """Columns (N·OH·OW, KH·KW·C) of a padded NHWC image, one row per output pixel.
 
+    pool=p orders the rows for p×p max pooling of the output: (p, p, N, OH//p, OW//p)
+    (window position first; a trailing row or column that pooling drops is left
+    out), so that each pooling window's p² outputs lie in p² contiguous blocks.
     The copy out of the window view is the expensive part; it runs in threads
     over the batch (parallel_for)."""
     xp = get_array_module(x)
@@ -33,41 +36,69 @@ def im2col(x, KH, KW, stride, padding):
     if padding:
         source = xp.zeros((N, H + 2 * padding, W + 2 * padding, C), dtype=x.dtype)
     OH, OW = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
+    PH, PW = OH // pool, OW // pool
     # a strided view (N, OH, OW, KH, KW, C) of the padded image: window (i, j) starts at
     # pixel (stride·i, stride·j), and each kernel offset is a contiguous run of C.
     # (CuPy's sliding_window_view would sync with the host twice per call; this does not.)
     sN, sH, sW, sC = source.strides
     windows = xp.lib.stride_tricks.as_strided(
         source, (N, OH, OW, KH, KW, C), (sN, stride * sH, stride * sW, sH, sW, sC))
-    cols = xp.empty(windows.shape, dtype=x.dtype)
+    cols = xp.empty((pool, pool, N, PH, PW, KH, KW, C), dtype=x.dtype)
 
     def fill(a, b):
         if padding:
             source[a:b, padding:padding + H, padding:padding + W] = x[a:b]
-        cols[a:b] = windows[a:b]
+        for i in range(pool):
+            for j in range(pool):
+                cols[i, j, a:b] = windows[a:b, i:PH * pool:pool, j:PW * pool:pool]
     parallel_for(N, fill, cols)
-    return cols.reshape(N * OH * OW, KH * KW * C), OH, OW
+    return cols.reshape(-1, KH * KW * C), OH, OW
+
+
+# col2im folds images in blocks whose padded gradient stays in the per-core cache
+# (measured: 3x faster than whole thread chunks on the SmallCNN's layers)
+FOLD_BLOCK_BYTES = 1 << 18
 
 
 def col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW):
-    """The adjoint of im2col: add each column entry back to the pixel it came from."""
+    """The adjoint of im2col: add each column entry back to the pixel it came from.
+
+    gcols (KH·KW, N·OH·OW, C) is offset-major: for each kernel offset one (OH, OW, C)
+    block per image, so every `+=` below runs over whole contiguous image rows."""
     xp = get_array_module(gcols)
     N, H, W, C = x_shape
-    gcols = gcols.reshape(N, OH, OW, KH, KW, C)
+    gcols = gcols.reshape(KH, KW, N, OH, OW, C)
     gx = xp.zeros((N, H + 2 * padding, W + 2 * padding, C), dtype=gcols.dtype)
     if COL2IM == "add_at":
         i = xp.arange(KH)[:, None, None, None] + (xp.arange(OH) * stride)[None, None, :, None]
         j = xp.arange(KW)[None, :, None, None] + (xp.arange(OW) * stride)[None, None, None, :]
         # gx[:, i, j] has shape (N, KH, KW, OH, OW, C)
-        scatter_add(gx, (slice(None), i, j), gcols.transpose(0, 3, 4, 1, 2, 5))
+        scatter_add(gx, (slice(None), i, j), gcols.transpose(2, 0, 1, 3, 4, 5))
     else:
+        block = max(1, FOLD_BLOCK_BYTES // gx[0].nbytes)
+
         def fold(a, b):
-            for di in range(KH):
-                for dj in range(KW):
-                    gx[a:b, di:di + stride * (OH - 1) + 1:stride,
-                       dj:dj + stride * (OW - 1) + 1:stride] += gcols[a:b, :, :, di, dj]
+            for start in range(a, b, block):
+                n = slice(start, min(b, start + block))
+                for di in range(KH):
+                    for dj in range(KW):
+                        gx[n, di:di + stride * (OH - 1) + 1:stride,
+                           dj:dj + stride * (OW - 1) + 1:stride] += gcols[di, dj, n]
         parallel_for(N, fold, gx)
     return gx[:, padding:padding + H, padding:padding + W] if padding else gx
+
+
+def _check_conv(x, W, stride, padding, pool=1):
+    """W's shape (OC, C, KH, KW), once x (N, H, W, C) and W fit together."""
+    if x.ndim != 4 or W.ndim != 4 or x.shape[3] != W.shape[1]:
+        raise ValueError(f"conv2d: input {x.shape} (N, H, W, C) and weight {W.shape} "
+                         "(OC, C, KH, KW) need matching C")
+    KH, KW = W.shape[2:]
+    if _out_size(x.shape[1], KH, stride, padding) < pool or \
+            _out_size(x.shape[2], KW, stride, padding) < pool:
+        raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
+                         f"with padding {padding}" + (f" and {pool}x{pool} pooling" if pool > 1 else ""))
+    return W.shape
 
 
 class Conv2d(Function):
@@ -75,21 +106,15 @@ class Conv2d(Function):
     then ReLU when relu=True."""
 
     def forward(self, x, W, b=None):
-        if x.ndim != 4 or W.ndim != 4 or x.shape[3] != W.shape[1]:
-            raise ValueError(f"conv2d: input {x.shape} (N, H, W, C) and weight {W.shape} "
-                             "(OC, C, KH, KW) need matching C")
-        OC, C, KH, KW = W.shape
-        N, H, Wd, _ = x.shape
-        if _out_size(H, KH, self.stride, self.padding) < 1 or \
-                _out_size(Wd, KW, self.stride, self.padding) < 1:
-            raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
-                             f"with padding {self.padding}")
+        OC, C, KH, KW = _check_conv(x, W, self.stride, self.padding)
+        N = x.shape[0]
         with section("im2col"):
             self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding)
-        self.Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
-        self.x_shape, self.W_shape, self.OH, self.OW = x.shape, W.shape, OH, OW
+        self.W = W
+        self.x_shape, self.OH, self.OW = x.shape, OH, OW
+        Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
         with section("gemm"):
-            y = self.cols @ self.Wm.T
+            y = self.cols @ Wm.T
         if b is not None:
             y += b
         if self.relu:  # fused: one pass instead of a separate op and its temporaries
@@ -98,24 +123,120 @@ class Conv2d(Function):
         return y.reshape(N, OH, OW, OC)
 
     def backward(self, gy):
-        OC, C, KH, KW = self.W_shape
+        OC, C, KH, KW = self.W.shape
+        xp = get_array_module(gy)
         gy = gy.reshape(-1, OC)
         if self.relu:
             gy = gy * (self.y > 0)
         gx = gW = gb = None
         if self.needs_grad[0]:
             with section("gemm"):
-                gcols = gy @ self.Wm
+                # one (N·OH·OW, C) product per kernel offset: the layout col2im folds fastest
+                gcols = xp.matmul(gy, self.W.transpose(2, 3, 0, 1).reshape(KH * KW, OC, C))
             with section("col2im"):
                 gx = col2im(gcols, self.x_shape, KH, KW, self.stride, self.padding, self.OH,
                             self.OW)
         if self.needs_grad[1]:
             with section("gemm"):
-                gW = (gy.T @ self.cols).reshape(OC, KH, KW, C).transpose(0, 3, 1, 2)
+                gW = (self.cols.T @ gy).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
             with section("gemm"):
                 gb = sum_rows(gy)
         return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
+
+
+class Conv2dPool(Function):
+    """2×2 max pooling of a convolution, then ReLU when relu=True:
+    y = relu(max_pool2d(conv2d(x, W)) + b), with max_pool2d's tie rule.
+
+    The same result as the three ops in a row, for less memory traffic: im2col orders
+    the rows by pooling-window position, so the GEMM's output is four contiguous
+    blocks and pooling is three elementwise maxima; the bias and ReLU then touch a
+    quarter of the entries (max(z) + b = max(z + b), and ReLU commutes with max).
+    """
+
+    def forward(self, x, W, b=None):
+        OC, C, KH, KW = _check_conv(x, W, self.stride, self.padding, pool=2)
+        with section("im2col"):
+            self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding, pool=2)
+        self.W, self.x_shape = W, x.shape
+        N, PH, PW = x.shape[0], OH // 2, OW // 2
+        with section("gemm"):
+            z = (self.cols @ W.transpose(0, 2, 3, 1).reshape(OC, -1).T).reshape(4, -1, OC)
+        with section("pooling"):
+            y, self.winners = _max4(z)
+        if b is not None:
+            y += b
+        if self.relu:
+            get_array_module(y).maximum(y, 0.0, out=y)
+            self.y = y
+        return y.reshape(N, PH, PW, OC)
+
+    def backward(self, gy):
+        OC, C, KH, KW = self.W.shape
+        N, PH, PW, _ = gy.shape
+        xp = get_array_module(gy)
+        gy = gy.reshape(-1, OC)
+        if self.relu:
+            gy = gy * (self.y > 0)
+        with section("pooling"):
+            gz = _unmax4(gy, self.winners)                                # (4·N·PH·PW, OC)
+        gx = gW = gb = None
+        if self.needs_grad[0]:
+            with section("col2im"):  # back to image order (N, 2·PH, 2·PW) for col2im
+                gz_image = gz.reshape(2, 2, N, PH, PW, OC).transpose(2, 3, 0, 4, 1, 5)
+                gz_image = xp.ascontiguousarray(gz_image).reshape(-1, OC)
+            with section("gemm"):
+                gcols = xp.matmul(gz_image, self.W.transpose(2, 3, 0, 1).reshape(-1, OC, C))
+            with section("col2im"):
+                gx = col2im(gcols, self.x_shape, KH, KW, self.stride, self.padding, 2 * PH,
+                            2 * PW)
+        if self.needs_grad[1]:
+            with section("gemm"):
+                gW = (self.cols.T @ gz).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+        if len(self.needs_grad) == 3 and self.needs_grad[2]:
+            with section("gemm"):
+                gb = sum_rows(gy)
+        return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
+
+
+def _max4(z):
+    """Max over the four positions of each 2×2 window, z (4, M, OC) in row-major window
+    order -> (M, OC), and the three comparisons that say which won (ties go to the
+    first position in row-major order)."""
+    xp = get_array_module(z)
+    M, OC = z.shape[1:]
+    y = xp.empty((M, OC), dtype=z.dtype)
+    winners = xp.empty((3, M, OC), dtype=bool)        # right on top, right below, bottom
+    top = xp.empty((M, OC), dtype=z.dtype)
+
+    def pool(a, b):
+        xp.greater(z[1, a:b], z[0, a:b], out=winners[0, a:b])
+        xp.greater(z[3, a:b], z[2, a:b], out=winners[1, a:b])
+        xp.maximum(z[0, a:b], z[1, a:b], out=top[a:b])
+        xp.maximum(z[2, a:b], z[3, a:b], out=y[a:b])
+        xp.greater(y[a:b], top[a:b], out=winners[2, a:b])
+        xp.maximum(top[a:b], y[a:b], out=y[a:b])
+    parallel_for(M, pool, z)
+    return y, winners
+
+
+def _unmax4(gy, winners):
+    """The adjoint of _max4: gy (M, OC) to the winning positions, (4·M, OC)."""
+    xp = get_array_module(gy)
+    M, OC = gy.shape
+    gz = xp.empty((4, M, OC), dtype=gy.dtype)
+
+    def unpool(a, b):
+        top, bottom = gz[0, a:b], gz[2, a:b]          # scratch, overwritten last
+        xp.multiply(gy[a:b], winners[2, a:b], out=bottom)
+        xp.subtract(gy[a:b], bottom, out=top)
+        xp.multiply(bottom, winners[1, a:b], out=gz[3, a:b])
+        xp.subtract(bottom, gz[3, a:b], out=gz[2, a:b])
+        xp.multiply(top, winners[0, a:b], out=gz[1, a:b])
+        xp.subtract(top, gz[1, a:b], out=gz[0, a:b])
+    parallel_for(M, unpool, gy)
+    return gz.reshape(4 * M, OC)
 
 
 class MaxPool2d(Function):
@@ -211,6 +332,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, relu=False):
     with OH = (H + 2·padding − KH) // stride + 1."""
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=int(stride), padding=int(padding), relu=bool(relu))
+
+
+def conv2d_pool(x, weight, bias=None, stride=1, padding=0, relu=False):
+    """conv2d, then 2×2 max pooling, then ReLU if relu=True, as one op.
+    x (N, H, W, C), weight (OC, C, KH, KW), bias (OC,) -> (N, OH//2, OW//2, OC)."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2dPool.apply(*inputs, stride=int(stride), padding=int(padding), relu=bool(relu))
 
 
 def max_pool2d(x, kernel=2):
