@@ -238,16 +238,25 @@ def threads():
     return max(1, int(value)) if value.strip() else (os.cpu_count() or 1)
 
 
-def parallel_for(n, body, array):
+def parallel_for(n, body, array, block=None):
     """Run body(start, stop) over contiguous chunks of range(n) covering it.
 
     On the CPU, work on arrays of at least PARALLEL_MIN_SIZE entries is split
-    across threads; on a GPU (CuPy) and for small work it is one call, body(0, n).
+    across threads, and each thread's share into chunks of at most `block` (so
+    that a chunk's data stays in the core's cache); on a GPU (CuPy) it is one
+    call, body(0, n).
     """
-    workers = min(threads(), n)
-    if workers < 2 or array.size < PARALLEL_MIN_SIZE or (
-            cp is not None and isinstance(array, cp.ndarray)):
+    if cp is not None and isinstance(array, cp.ndarray):
         body(0, n)
+        return
+
+    def run(a, b):
+        step = block or (b - a)
+        for start in range(a, b, step):
+            body(start, min(b, start + step))
+    workers = min(threads(), n)
+    if workers < 2 or array.size < PARALLEL_MIN_SIZE:
+        run(0, n)
         return
     global _pool, _pool_workers
     if _pool is None or _pool_workers < workers:
@@ -255,6 +264,6 @@ def parallel_for(n, body, array):
         _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimi")
         _pool_workers = workers
     bounds = [n * k // workers for k in range(workers + 1)]
-    futures = [_pool.submit(body, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    futures = [_pool.submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     for future in futures:
         future.result()  # re-raises an exception from a chunk

@@ -147,6 +147,13 @@ def test_conv2d_mismatch_names_the_shapes():
         mm.conv2d(mm.Tensor(np.ones((1, 5, 5, 3))), mm.Tensor(np.ones((4, 2, 3, 3))))
     with pytest.raises(ValueError, match="does not fit"):
         mm.conv2d(mm.Tensor(np.ones((1, 2, 2, 3))), mm.Tensor(np.ones((4, 3, 3, 3))))
+    with pytest.raises(ValueError, match=r"\(1, 5, 5, 3\).*\(4, 2, 3, 3\)"):
+        mm.conv2d_pool(mm.Tensor(np.ones((1, 5, 5, 3))), mm.Tensor(np.ones((4, 2, 3, 3))))
+    # a 1×3 output has no 2×2 window
+    with pytest.raises(ValueError, match=r"kernel 3x3 does not fit input \(1, 3, 5, 3\) with "
+                                         r"padding 0 and 2x2 pooling"):
+        mm.conv2d_pool(mm.Tensor(np.ones((1, 3, 5, 3))), mm.Tensor(np.ones((4, 3, 3, 3))))
+    mm.conv2d_pool(mm.Tensor(np.ones((1, 4, 5, 3))), mm.Tensor(np.ones((4, 3, 3, 3))))  # 2×3: fits
 
 
 def test_cross_entropy_rejects_bad_labels():

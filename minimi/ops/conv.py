@@ -55,8 +55,8 @@ def im2col(x, KH, KW, stride, padding, pool=1):
     return cols.reshape(-1, KH * KW * C), OH, OW
 
 
-# col2im folds images in blocks whose padded gradient stays in the per-core cache
-# (measured: 3x faster than whole thread chunks on the SmallCNN's layers)
+# col2im folds images in blocks whose padded gradient stays in a core's cache
+# (on the SmallCNN's layers 1.3-1.6x faster than one block per thread)
 FOLD_BLOCK_BYTES = 1 << 18
 
 
@@ -75,16 +75,12 @@ def col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW):
         # gx[:, i, j] has shape (N, KH, KW, OH, OW, C)
         scatter_add(gx, (slice(None), i, j), gcols.transpose(2, 0, 1, 3, 4, 5))
     else:
-        block = max(1, FOLD_BLOCK_BYTES // gx[0].nbytes)
-
         def fold(a, b):
-            for start in range(a, b, block):
-                n = slice(start, min(b, start + block))
-                for di in range(KH):
-                    for dj in range(KW):
-                        gx[n, di:di + stride * (OH - 1) + 1:stride,
-                           dj:dj + stride * (OW - 1) + 1:stride] += gcols[di, dj, n]
-        parallel_for(N, fold, gx)
+            for di in range(KH):
+                for dj in range(KW):
+                    gx[a:b, di:di + stride * (OH - 1) + 1:stride,
+                       dj:dj + stride * (OW - 1) + 1:stride] += gcols[di, dj, a:b]
+        parallel_for(N, fold, gx, block=max(1, FOLD_BLOCK_BYTES // gx[0].nbytes))
     return gx[:, padding:padding + H, padding:padding + W] if padding else gx
 
 
@@ -96,8 +92,9 @@ def _check_conv(x, W, stride, padding, pool=1):
     KH, KW = W.shape[2:]
     if _out_size(x.shape[1], KH, stride, padding) < pool or \
             _out_size(x.shape[2], KW, stride, padding) < pool:
+        pooling = f" and {pool}x{pool} pooling" if pool > 1 else ""
         raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
-                         f"with padding {padding}" + (f" and {pool}x{pool} pooling" if pool > 1 else ""))
+                         f"with padding {padding}{pooling}")
     return W.shape
 
 
