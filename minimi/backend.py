@@ -14,8 +14,9 @@ import sys
 # for 2^28 cycles (~0.1 s) before they sleep, taking a core from minimi's own threads
 # (im2col, pooling, col2im: parallel_for): 10% of a SmallCNN step on 2 cores.
 # 2^18 cycles (~0.1 ms) still bridges the critics' back-to-back products (`python -m
-# bench speed`: their times unchanged). A value the user set wins; with NumPy already
-# loaded this comes too late, and `blas_info()` says so.
+# bench speed`: their times unchanged within the noise; 2^16 and less slowed them).
+# A value the user set wins; with NumPy already loaded this comes too late, and
+# `blas_info()` says so.
 BLAS_SPIN = "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
 if BLAS_SPIN:
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = "18"

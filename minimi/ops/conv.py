@@ -13,8 +13,8 @@ from .reduce import mean
 # How the input gradient folds column gradients back into the image: "slices"
 # adds into a strided slice once per kernel offset; "add_at" scatters all of
 # them with one np.add.at.
-# `python -m bench col2im` measures both; slices won by 5-10x on this project's
-# machines.
+# `python -m bench col2im` measures both; slices won by 20x or more on this
+# project's machines.
 COL2IM = "slices"
 
 
@@ -98,6 +98,23 @@ def _check_conv(x, W, stride, padding, pool=1):
     return W.shape
 
 
+def _input_gradient(gy, W, x_shape, stride, padding, OH, OW):
+    """The input gradient (N, H, W, C) from gy (N·OH·OW, OC) in image order: one
+    (N·OH·OW, C) product per kernel offset (the layout col2im folds fastest), folded."""
+    OC, C, KH, KW = W.shape
+    with section("gemm"):
+        gcols = get_array_module(gy).matmul(gy, W.transpose(2, 3, 0, 1).reshape(KH * KW, OC, C))
+    with section("col2im"):
+        return col2im(gcols, x_shape, KH, KW, stride, padding, OH, OW)
+
+
+def _weight_gradient(cols, gy, W_shape):
+    """The weight gradient (OC, C, KH, KW) from im2col's columns and gy in the same row order."""
+    OC, C, KH, KW = W_shape
+    with section("gemm"):  # colsᵀ·gy measured faster than gyᵀ·cols for these shapes
+        return (cols.T @ gy).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+
+
 class Conv2d(Function):
     """y[n, i, j, o] = b[o] + Σ_{c,di,dj} x_pad[n, s·i+di, s·j+dj, c] · W[o, c, di, dj],
     then ReLU when relu=True."""
@@ -120,22 +137,16 @@ class Conv2d(Function):
         return y.reshape(N, OH, OW, OC)
 
     def backward(self, gy):
-        OC, C, KH, KW = self.W.shape
-        xp = get_array_module(gy)
+        OC = self.W.shape[0]
         gy = gy.reshape(-1, OC)
         if self.relu:
             gy = gy * (self.y > 0)
         gx = gW = gb = None
         if self.needs_grad[0]:
-            with section("gemm"):
-                # one (N·OH·OW, C) product per kernel offset: the layout col2im folds fastest
-                gcols = xp.matmul(gy, self.W.transpose(2, 3, 0, 1).reshape(KH * KW, OC, C))
-            with section("col2im"):
-                gx = col2im(gcols, self.x_shape, KH, KW, self.stride, self.padding, self.OH,
-                            self.OW)
+            gx = _input_gradient(gy, self.W, self.x_shape, self.stride, self.padding,
+                                 self.OH, self.OW)
         if self.needs_grad[1]:
-            with section("gemm"):
-                gW = (self.cols.T @ gy).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+            gW = _weight_gradient(self.cols, gy, self.W.shape)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
             with section("gemm"):
                 gb = sum_rows(gy)
@@ -144,7 +155,7 @@ class Conv2d(Function):
 
 class Conv2dPool(Function):
     """2×2 max pooling of a convolution, then ReLU when relu=True:
-    y = relu(max_pool2d(conv2d(x, W)) + b), with max_pool2d's tie rule.
+    y = relu(max_pool2d(conv2d(x, W, b))), with max_pool2d's tie rule.
 
     The same result as the three ops in a row, for less memory traffic: im2col orders
     the rows by pooling-window position, so the GEMM's output is four contiguous
@@ -159,6 +170,7 @@ class Conv2dPool(Function):
         self.W, self.x_shape = W, x.shape
         N, PH, PW = x.shape[0], OH // 2, OW // 2
         with section("gemm"):
+            # z (4, N·PH·PW, OC): each window's four outputs, one per block
             z = (self.cols @ W.transpose(0, 2, 3, 1).reshape(OC, -1).T).reshape(4, -1, OC)
         with section("pooling"):
             y, self.winners = _max4(z)
@@ -170,9 +182,7 @@ class Conv2dPool(Function):
         return y.reshape(N, PH, PW, OC)
 
     def backward(self, gy):
-        OC, C, KH, KW = self.W.shape
-        N, PH, PW, _ = gy.shape
-        xp = get_array_module(gy)
+        N, PH, PW, OC = gy.shape
         gy = gy.reshape(-1, OC)
         if self.relu:
             gy = gy * (self.y > 0)
@@ -180,17 +190,13 @@ class Conv2dPool(Function):
             gz = _unmax4(gy, self.winners)                                # (4·N·PH·PW, OC)
         gx = gW = gb = None
         if self.needs_grad[0]:
-            with section("col2im"):  # back to image order (N, 2·PH, 2·PW) for col2im
+            with section("col2im"):  # back to image order (N, 2·PH, 2·PW)
                 gz_image = gz.reshape(2, 2, N, PH, PW, OC).transpose(2, 3, 0, 4, 1, 5)
-                gz_image = xp.ascontiguousarray(gz_image).reshape(-1, OC)
-            with section("gemm"):
-                gcols = xp.matmul(gz_image, self.W.transpose(2, 3, 0, 1).reshape(-1, OC, C))
-            with section("col2im"):
-                gx = col2im(gcols, self.x_shape, KH, KW, self.stride, self.padding, 2 * PH,
-                            2 * PW)
+                gz_image = get_array_module(gz).ascontiguousarray(gz_image).reshape(-1, OC)
+            gx = _input_gradient(gz_image, self.W, self.x_shape, self.stride, self.padding,
+                                 2 * PH, 2 * PW)
         if self.needs_grad[1]:
-            with section("gemm"):
-                gW = (self.cols.T @ gz).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+            gW = _weight_gradient(self.cols, gz, self.W.shape)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
             with section("gemm"):
                 gb = sum_rows(gy)
