@@ -40,10 +40,12 @@ def test_large_input_uses_random_direction():
 @pytest.mark.parametrize("name", [name for name, _, _ in CASES
                                   if name.startswith(("conv2d", "max_pool2d"))])
 def test_threaded_paths_give_the_same_gradients(monkeypatch, name):
-    """Large convolutions and poolings split the batch across threads; force that
-    split (3 uneven chunks) on the small cases and check them again."""
+    """Large convolutions and poolings split the batch across threads, and col2im each
+    thread's share into cache-sized blocks; force both (3 uneven chunks, one image a
+    block) on the small cases and check them again."""
     from minimi import backend
     monkeypatch.setattr(backend, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(conv, "FOLD_BLOCK_BYTES", 1)
     monkeypatch.setenv("MINIMI_THREADS", "3")
     _, fn, inputs = next(case for case in CASES if case[0] == name)
     inputs = [np.concatenate([a] * 3) if i == 0 else a for i, a in enumerate(inputs)]  # N ≥ 3
