@@ -17,8 +17,8 @@ import sys
 # bench speed`: their times unchanged within the noise; 2^16 and less slowed them).
 # A value the user set wins; with NumPy already loaded this comes too late, and
 # `blas_info()` says so.
-BLAS_SPIN = "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
-if BLAS_SPIN:
+BLAS_SPIN_SET = "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
+if BLAS_SPIN_SET:
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = "18"
 
 import numpy as np  # noqa: E402 - after the OpenBLAS setting above
@@ -186,7 +186,7 @@ def blas_info():
     info["blas_threads"] = openblas_threads()
     spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     info["blas_idle_spin"] = (
-        "2^18 cycles (set by minimi)" if BLAS_SPIN else
+        "2^18 cycles (set by minimi)" if BLAS_SPIN_SET else
         f"2^{spin} cycles (OPENBLAS_THREAD_TIMEOUT)" if spin else
         "2^28 cycles, OpenBLAS's default: NumPy was loaded before minimi")
     return info
