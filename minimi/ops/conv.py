@@ -129,31 +129,43 @@ class Conv2d(Function):
         Wm = W.transpose(0, 2, 3, 1).reshape(OC, KH * KW * C)  # (OC, KH·KW·C)
         with section("gemm"):
             y = self.cols @ Wm.T
-        if b is not None:
-            y += b
-        if self.relu:  # fused: one pass instead of a separate op and its temporaries
-            get_array_module(y).maximum(y, 0.0, out=y)
-            self.y = y
-        return y.reshape(N, OH, OW, OC)
+        return self._bias_relu(y, b).reshape(N, OH, OW, OC)
 
     def backward(self, gy):
-        OC = self.W.shape[0]
-        gy = gy.reshape(-1, OC)
-        if self.relu:
-            gy = gy * (self.y > 0)
-        gx = gW = gb = None
+        gy = self._relu_grad(gy.reshape(-1, self.W.shape[0]))
+        gx = gW = None
         if self.needs_grad[0]:
             gx = _input_gradient(gy, self.W, self.x_shape, self.stride, self.padding,
                                  self.OH, self.OW)
         if self.needs_grad[1]:
             gW = _weight_gradient(self.cols, gy, self.W.shape)
-        if len(self.needs_grad) == 3 and self.needs_grad[2]:
+        return self._with_bias_grad(gx, gW, gy)
+
+    # shared with Conv2dPool: the bias and fused ReLU, forward and backward
+    def _bias_relu(self, y, b):
+        """y (rows, OC) + b, then ReLU in place when relu=True (kept for the mask)."""
+        if b is not None:
+            y += b
+        if self.relu:  # fused: one pass instead of a separate op and its temporaries
+            get_array_module(y).maximum(y, 0.0, out=y)
+            self.y = y
+        return y
+
+    def _relu_grad(self, gy):
+        return gy * (self.y > 0) if self.relu else gy
+
+    def _with_bias_grad(self, gx, gW, gy):
+        """(gx, gW), and the bias gradient (gy summed over rows) when there is a bias."""
+        if len(self.needs_grad) == 2:
+            return gx, gW
+        gb = None
+        if self.needs_grad[2]:
             with section("gemm"):
                 gb = sum_rows(gy)
-        return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
+        return gx, gW, gb
 
 
-class Conv2dPool(Function):
+class Conv2dPool(Conv2d):
     """2×2 max pooling of a convolution, then ReLU when relu=True:
     y = relu(max_pool2d(conv2d(x, W, b))), with max_pool2d's tie rule.
 
@@ -174,21 +186,14 @@ class Conv2dPool(Function):
             z = (self.cols @ W.transpose(0, 2, 3, 1).reshape(OC, -1).T).reshape(4, -1, OC)
         with section("pooling"):
             y, self.winners = _max4(z)
-        if b is not None:
-            y += b
-        if self.relu:
-            get_array_module(y).maximum(y, 0.0, out=y)
-            self.y = y
-        return y.reshape(N, PH, PW, OC)
+        return self._bias_relu(y, b).reshape(N, PH, PW, OC)
 
     def backward(self, gy):
         N, PH, PW, OC = gy.shape
-        gy = gy.reshape(-1, OC)
-        if self.relu:
-            gy = gy * (self.y > 0)
+        gy = self._relu_grad(gy.reshape(-1, OC))
         with section("pooling"):
             gz = _unmax4(gy, self.winners)                                # (4·N·PH·PW, OC)
-        gx = gW = gb = None
+        gx = gW = None
         if self.needs_grad[0]:
             with section("col2im"):  # back to image order (N, 2·PH, 2·PW)
                 gz_image = gz.reshape(2, 2, N, PH, PW, OC).transpose(2, 3, 0, 4, 1, 5)
@@ -197,10 +202,7 @@ class Conv2dPool(Function):
                                  2 * PH, 2 * PW)
         if self.needs_grad[1]:
             gW = _weight_gradient(self.cols, gz, self.W.shape)
-        if len(self.needs_grad) == 3 and self.needs_grad[2]:
-            with section("gemm"):
-                gb = sum_rows(gy)
-        return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
+        return self._with_bias_grad(gx, gW, gy)  # the bias was added after pooling
 
 
 def _max4(z):
