@@ -11,7 +11,7 @@ all training embeddings by dot product. Table MI: the mean of the per-step
 training values over the last epoch, negatives clipped to 0.
 
 The paper trains ResNet-18 on 224-pixel images; minimi trains its SmallCNN on
-32×32 images (a documented deviation, SPEC §3).
+32×32 images (a documented deviation, docs/method.md §3).
 """
 import argparse
 import json
@@ -32,11 +32,11 @@ from . import runner
 from .cifar_report import GRID, lambda_figure, report
 
 ORIGINALS = list(bounds.ORIGINALS)
-# SPEC §2: every benchmark also runs renwj with the authors' C = 0 as its own row
+# docs/method.md §2: every benchmark also runs renwj with the authors' C = 0 as its own row
 ALL_LOSSES = ",".join(ORIGINALS + [bounds.regularized(n) for n in ORIGINALS]) + \
     ",renwj:target=0"
-LAMBDAS = list(GRID)  # Table 2's λ grid (SPEC §3)
-# Paper profile (SPEC §3): (epochs, batch size) per benchmark and data set, 5 seeds.
+LAMBDAS = list(GRID)  # Table 2's λ grid (docs/method.md §3)
+# Paper profile (docs/method.md §3): (epochs, batch size) per benchmark and data set, 5 seeds.
 PAPER = {("slb", "cifar10"): (40, 10), ("slb", "cifar100"): (100, 100),
          ("clb", "cifar10"): (100, 10), ("clb", "cifar100"): (150, 100)}
 # Quick profile: sized so that the twelve losses (and renwj:target=0) with one
@@ -153,7 +153,7 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
             scores = scores_of(model, x, benchmark)
             try:
                 result = loss(scores, pairing, y)
-            except bounds.NoPositivePairs:  # SPEC §1: a batch without a joint pair is skipped
+            except bounds.NoPositivePairs:  # docs/method.md §1: a batch without a joint pair is skipped
                 skipped += 1
                 continue
             step += 1

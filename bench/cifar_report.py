@@ -15,7 +15,7 @@ from . import runner
 from .runner import finite_mean
 
 ORIGINALS = list(bounds.ORIGINALS)
-GRID = (0.1, 0.01, 0.001)  # SPEC §3: Table 2 chooses λ from this grid only
+GRID = (0.1, 0.01, 0.001)  # docs/method.md §3: Table 2 chooses λ from this grid only
 
 # The paper's Table 2 as (MI original, MI regularized, accuracy original, accuracy regularized).
 PAPER_TABLE = {

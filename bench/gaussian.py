@@ -24,7 +24,7 @@ DIM = 20
 ALL_LOSSES = ("mine,smile,infonce,nwj,tuba,js,remine,resmile,reinfonce,renwj,retuba,rejs,"
               "mine_ema,smile_js,renwj:target=0")
 # (critic, hidden, steps per level, seeds). The quick profile keeps the concat
-# critic (SPEC §3: the separable one changes the picture) at half width.
+# critic (docs/method.md §3: the separable one changes the picture) at half width.
 PROFILES = {"paper": ("concat", (256, 256), 4000, 5), "quick": ("concat", (128, 128), 1000, 1)}
 PANELS = [("mine", "remine"), ("smile", "resmile"), ("infonce", "reinfonce"),
           ("nwj", "renwj", "renwj:target=0"), ("tuba", "retuba"), ("js", "rejs"),

@@ -111,16 +111,23 @@ GEMM_FLOPS = 2 * 1024 ** 3
 PARTS = ("gemm", "im2col", "col2im", "pooling", "other")
 
 
+# ops whose whole time is matrix products (their bias and ReLU work included)
+MATMUL_OPS = ("MatMul", "Linear")
+
+
 def breakdown(step):
-    """{part: ms} of one more step, timed by the kernels' own section markers
-    (minimi/profile.py); 'other' is the rest of the step: elementwise work, the
-    bound, Adam, the engine."""
+    """{part: ms} of one more step (minimi/profile.py): 'gemm' is every matrix product
+    (the fast convolutions' products, and the whole time of the matmul and linear
+    ops), 'im2col', 'col2im' and 'pooling' the fast convolutions' phases, 'other' the
+    rest of the step: elementwise work, the bound, Adam, the engine."""
     with profile.sections() as seconds:
         start = time.perf_counter()
         step()
         mm.backend.synchronize()
         total = time.perf_counter() - start
     parts = {part: 1e3 * seconds.get(part, 0.0) for part in PARTS[:-1]}
+    parts["gemm"] += 1e3 * sum(s for name, s in seconds.items()
+                               if name.split(".")[0] in MATMUL_OPS)
     parts["other"] = 1e3 * total - sum(parts.values())
     parts["step"] = 1e3 * total
     return parts

@@ -12,7 +12,6 @@ truth with a panel per bound family.
 """
 import argparse
 import contextlib
-import inspect
 import multiprocessing
 import os
 import sys
@@ -56,7 +55,7 @@ def paper_tasks():
 
 PROFILES = {"quick": (quick_tasks, 1, 5000), "paper": (paper_tasks, 5, 10000)}
 ESTIMATE_PARAMS = ("lam", "target", "tau")   # what minimi.estimate passes to a bound
-ESTIMATE_STEPS = inspect.signature(minimi.estimate).parameters["steps"].default
+ESTIMATE_STEPS = minimi.Settings().steps
 
 
 def estimate_run(task_name, name, params, seed, samples, marginals, steps):

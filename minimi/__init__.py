@@ -8,12 +8,13 @@
 """
 from . import backend, ops
 from .critics import ConcatCritic, SeparableCritic, one_hot_critic
-from .estimate import EstimateResult, estimate
+from .estimator import DataWarning, EstimateResult, Settings, estimate
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module
 from .layers import MLP, Conv2d, Linear, SmallCNN
 from .module import Module, Parameter
 from .ops import *  # noqa: F401,F403 - the public table of ops
 from .optim import SGD, Adam, clip_grad_norm
 from .tensor import Function, Tensor, is_grad_enabled, no_grad, sum_to
+from .tuning import tune_process
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """python -m minimi <command> [options]: estimate, bmi, doctor."""
 import sys
 
-from .cli import main
+from .cli import console
 
-sys.exit(main())
+sys.exit(console())

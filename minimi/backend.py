@@ -7,21 +7,8 @@ Choose the device with `MINIMI_DEVICE=cpu|gpu` (default cpu) or `use_device()`.
 """
 import ctypes
 import os
-import platform
-import sys
 
-# Before NumPy loads OpenBLAS. After each matrix product OpenBLAS's idle threads spin
-# for 2^28 cycles (~0.1 s) before they sleep, taking a core from minimi's own threads
-# (im2col, pooling, col2im: parallel_for): 10% of a SmallCNN step on 2 cores.
-# 2^18 cycles (~0.1 ms) still bridges the critics' back-to-back products (`python -m
-# bench speed`: their times unchanged within the noise; 2^16 and less slowed them).
-# A value the user set wins; with NumPy already loaded this comes too late, and
-# `blas_info()` says so.
-BLAS_SPIN_SET = "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
-if BLAS_SPIN_SET:
-    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "18"
-
-import numpy as np  # noqa: E402 - after the OpenBLAS setting above
+import numpy as np
 
 try:  # cupy is optional: only GPU users install it (pip install cupy-cuda12x)
     import cupy as cp
@@ -29,33 +16,6 @@ try:  # cupy is optional: only GPU users install it (pip install cupy-cuda12x)
 except ImportError:  # pragma: no cover - depends on the machine
     cp = None
     cupyx = None
-
-
-def _keep_freed_memory():
-    """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
-
-    A training step allocates and frees the same large arrays (im2col columns,
-    activations) every time. By default glibc maps each one freshly, and the
-    page faults that fill it cost more than the arithmetic: the SmallCNN step
-    measured ~30% faster with this. Set MINIMI_MALLOC=system to leave glibc
-    alone; elsewhere than glibc this does nothing.
-    """
-    if os.environ.get("MINIMI_MALLOC", "").strip().lower() == "system":
-        return False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-    ok = libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's maximum on 64-bit
-    ok &= libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)
-    ok &= libc.mallopt(M_TOP_PAD, 64 << 20)
-    return bool(ok)
-
-
-MALLOC_TUNED = _keep_freed_memory()
 
 DEVICES = ("cpu", "gpu")
 CUPY_FLOOR = 14  # CuPy 13 needs NumPy < 2.3, which minimi's NumPy may not be
@@ -184,31 +144,42 @@ def blas_info():
     except Exception:  # older NumPy: no dict mode
         info["blas"] = "unknown"
     info["blas_threads"] = openblas_threads()
-    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
-    info["blas_idle_spin"] = (
-        "2^18 cycles (set by minimi)" if BLAS_SPIN_SET else
-        f"2^{spin} cycles (OPENBLAS_THREAD_TIMEOUT)" if spin else
-        "2^28 cycles, OpenBLAS's default: NumPy was loaded before minimi")
+    spin = openblas_call("openblas_thread_timeout")
+    info["blas_idle_spin"] = ("unknown (not OpenBLAS)" if spin is None else
+                              "2^28 cycles, OpenBLAS's default" if spin == 0 else
+                              f"2^{min(max(spin, 4), 30)} cycles")  # OpenBLAS's limits
     return info
 
 
-def openblas_threads():
-    """The thread count of the OpenBLAS that NumPy loaded, asked directly (None if unknown)."""
+def openblas_library():
+    """ctypes handles of the OpenBLAS libraries this process has loaded (NumPy's)."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
     except OSError:
-        return None
+        return []
+    libraries = []
     for path in sorted(paths):
         try:
-            lib = ctypes.CDLL(path)
+            libraries.append(ctypes.CDLL(path))
         except OSError:
             continue
-        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+    return libraries
+
+
+def openblas_call(*names):
+    """The int result of the first of `names` that NumPy's OpenBLAS exports (None if none)."""
+    for lib in openblas_library():
+        for name in names:
             if hasattr(lib, name):
                 return int(getattr(lib, name)())
     return None
+
+
+def openblas_threads():
+    """The thread count of the OpenBLAS that NumPy loaded, asked directly (None if unknown)."""
+    return openblas_call("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                         "openblas_get_num_threads64_", "openblas_get_num_threads")
 
 
 def scatter_add(target, indices, values):
@@ -234,9 +205,16 @@ PARALLEL_MIN_SIZE = 1 << 18  # below this many entries, threads cost more than t
 
 
 def threads():
-    """How many threads `parallel_for` uses on the CPU (MINIMI_THREADS, default: all cores)."""
+    """How many threads `parallel_for` uses on the CPU: MINIMI_THREADS, or by default the
+    CPUs this process may run on (a SLURM job's --cpus-per-task, taskset), not the
+    machine's count."""
     value = os.environ.get("MINIMI_THREADS", "")
-    return max(1, int(value)) if value.strip() else (os.cpu_count() or 1)
+    if value.strip():
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
 
 
 def parallel_for(n, body, array, block=None):

@@ -7,6 +7,7 @@ exit codes are listed below.
 """
 import argparse
 import csv
+import dataclasses
 import math
 import os
 import sys
@@ -14,10 +15,9 @@ import warnings
 
 import numpy as np
 
-from . import bounds
-from .estimate import CRITICS, DataWarning, estimate
+from .estimator import DataWarning, Settings, estimate
+from .estimator.samples import check_pair
 from .files import dumps
-from .samples import MARGINALS, check_pair
 
 
 class InputError(Exception):
@@ -108,45 +108,35 @@ flag (not settled, or a warning about the data); 5 the figure could not be
 written (the estimate was printed)."""
 
 
+# how a setting's text on the command line becomes its value (by its default's type)
+OPTION_TYPES = {"hidden": _sizes, "embed_dim": int, "steps": int, "batch_size": int,
+                "eval_every": int, "patience": int, "seed": int, "max_pairs": int,
+                "lr": float, "lam": float, "target": float, "tau": float,
+                "test_fraction": float, "validation_fraction": float}
+
+
 def add_estimator_options(p):
-    """The options of minimi.estimate, shared by the estimate and bmi commands."""
-    p.add_argument("--bound", default="remine", help=f"one of {', '.join(bounds.BOUNDS)} "
-                                                     "(default: remine)")
-    p.add_argument("--critic", default="separable", choices=CRITICS)
-    p.add_argument("--hidden", type=_sizes, default=(128, 128), help="hidden sizes (128,128)")
-    p.add_argument("--embed-dim", type=int, default=32, help="separable critic's embedding (32)")
-    p.add_argument("--activation", default="softplus",
-                   choices=("softplus", "relu", "tanh", "sigmoid"))
-    p.add_argument("--steps", type=int, default=5000, help="most training steps (5000)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--eval-every", type=int, default=100,
-                   help="steps between validation scores (100)")
-    p.add_argument("--patience", type=int, default=10,
-                   help="stop after this many validation scores without a better one (10)")
-    p.add_argument("--lam", type=float, help="λ of a regularized bound")
-    p.add_argument("--target", type=float, help="C of a regularized bound")
-    p.add_argument("--tau", type=float, help="clip of smile-type bounds")
-    p.add_argument("--seed", type=int, help="the estimator's seed (default: 0; bmi: SEED)")
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--validation-fraction", type=float, default=0.2)
-    p.add_argument("--max-pairs", type=int, help="held-out pairs scored per split (default: "
-                                                 "2^24 separable, 2^20 concat)")
-    p.add_argument("--marginals", default="rank", choices=MARGINALS,
-                   help="rank: normal scores of each column's ranks (default); "
-                        "standard: centre and scale only")
+    """An option per setting of minimi.estimate (minimi.Settings: names, defaults and help
+    written once), shared by the estimate and bmi commands, and --device."""
+    defaults = Settings()
+    for field in dataclasses.fields(Settings):
+        default = getattr(defaults, field.name)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        help = field.metadata["help"] + ("" if default is None else f" (default: {shown})")
+        if field.name == "seed":
+            help += "; bmi: SEED"
+        p.add_argument("--" + field.name.replace("_", "-"), dest=field.name, default=None,
+                       type=OPTION_TYPES.get(field.name, str), help=help,
+                       choices=field.metadata["choices"])
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
 
 
 def estimator_settings(args, seed=0):
-    """minimi.estimate's keyword arguments from the parsed options."""
-    return dict(bound=args.bound, critic=args.critic, hidden=args.hidden,
-                embed_dim=args.embed_dim, activation=args.activation, steps=args.steps,
-                batch_size=args.batch_size, lr=args.lr, eval_every=args.eval_every,
-                patience=args.patience, lam=args.lam, target=args.target, tau=args.tau,
-                seed=seed if args.seed is None else args.seed,
-                test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
-                max_pairs=args.max_pairs, marginals=args.marginals, device=args.device)
+    """minimi.Settings from the parsed options: the ones given, the defaults for the rest
+    (the seed defaults to `seed`)."""
+    given = {name: getattr(args, name) for name in Settings.names()
+             if getattr(args, name) is not None}
+    return Settings.of(**{"seed": seed, **given})
 
 
 def parser():
@@ -175,7 +165,7 @@ def run_estimate(argv):
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
         progress = None if args.quiet else _to_stderr
-        result = _quiet_estimate(x, y, estimator_settings(args), progress)
+        result = _quiet_estimate(x, y, estimator_settings(args), args.device, progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("estimate", error)
         return EXIT_BAD_INPUT
@@ -195,11 +185,11 @@ def run_estimate(argv):
     return code
 
 
-def _quiet_estimate(x, y, settings, progress):
+def _quiet_estimate(x, y, settings, device, progress):
     """estimate() with its DataWarnings held back: the commands print them as lines."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        return estimate(x, y, progress=progress, **settings)
+        return estimate(x, y, settings, device=device, progress=progress)
 
 
 # ---- minimi bmi: an external estimator of the `bmi` benchmark ---------------------------------
@@ -267,7 +257,8 @@ def run_bmi(argv):
                 raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
         x, y = read_bmi_samples(args.samples, args.sample_seed, args.dim_x, args.dim_y)
         progress = _to_stderr if args.verbose else None
-        result = _quiet_estimate(x, y, estimator_settings(args, seed=args.sample_seed), progress)
+        result = _quiet_estimate(x, y, estimator_settings(args, seed=args.sample_seed),
+                                 args.device, progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT
@@ -321,6 +312,14 @@ def usage():
     lines = ["usage: minimi <command> [options]   (or python -m minimi; each command has --help)",
              "", "commands:"]
     return "\n".join(lines + [f"  {name:10} {what}" for name, (what, _) in COMMANDS.items()])
+
+
+def console():
+    """The `minimi` command and `python -m minimi`: tune this process for training speed
+    (minimi/tuning.py), then run main()."""
+    from .tuning import tune_process
+    tune_process()
+    return main()
 
 
 def main(argv=None):

@@ -1,5 +1,5 @@
 """Critics T(x, y): networks that score pairs. Called on a batch they return the
-score matrix S[i, j] = T(x_i, y_j) that the bounds read (SPEC §1).
+score matrix S[i, j] = T(x_i, y_j) that the bounds read (docs/method.md §1).
 
 Both critics split into a per-row part and a cheap combination, so scoring many
 pairs never recomputes a row's part:

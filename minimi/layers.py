@@ -6,6 +6,7 @@ import numpy as np
 from . import ops
 from .backend import DEFAULT_DTYPE
 from .module import Module, Parameter
+from .ops import fast_conv
 
 INITS = ("uniform", "normal")
 ACTIVATIONS = {"relu": ops.relu, "tanh": ops.tanh, "sigmoid": ops.sigmoid,
@@ -94,8 +95,9 @@ class Conv2d(Module):
 
     def forward(self, x, relu=False, pool=False):
         """x (N, H, W, C) -> (N, OH, OW, OC); pool=True: 2×2 max pooling of that, before
-        the ReLU, as one op -> (N, OH//2, OW//2, OC)."""
-        conv = ops.conv2d_pool if pool else ops.conv2d
+        the ReLU, as one op -> (N, OH//2, OW//2, OC). Runs the fast ops (ops/fast_conv.py),
+        which equal relu(max_pool2d(conv2d(x))) of the reference ops."""
+        conv = fast_conv.conv2d_pool if pool else fast_conv.conv2d
         return conv(x, self.weight, self.bias, self.stride, self.padding, relu=relu)
 
 

@@ -79,7 +79,8 @@ class Module:
         unexpected = [name for name in state if name not in params]
         if missing or unexpected:
             raise ValueError(f"{source}: missing parameters {missing}, unexpected {unexpected}")
-        for name, p in params.items():
+        values = {}
+        for name, p in params.items():  # every array checked before any is written
             value = np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(f"{source}: parameter {name!r} has shape {value.shape}, "
@@ -87,9 +88,9 @@ class Module:
             if value.dtype.kind != "f":
                 raise ValueError(f"{source}: parameter {name!r} has dtype {value.dtype}, "
                                  "expected floating point")
-            # in place: the parameter stays on its device, in its dtype, and inside
-            # any optimizer buffer it is a view of
-            p.data[...] = backend.get_array_module(p.data).asarray(value)
+            values[name] = value
+        for name, p in params.items():  # in place: each stays on its device, in its dtype
+            p.data[...] = backend.get_array_module(p.data).asarray(values[name])
 
     def save(self, path):
         """Write the state dict to `path` (.npz) atomically: temporary file, then rename."""

@@ -61,12 +61,9 @@ class Adam(Optimizer):
         p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)
 
     weight_decay adds wd·p to g first (L2, not AdamW). Parameters without a
-    gradient are skipped, moments included.
-
-    Speed: when all parameters share a dtype and device, Adam moves them into
-    one flat buffer (each p.data becomes a view of it) and gives each a gradient
-    view of a second one; the update is then a handful of array operations over
-    all parameters at once instead of a dozen per parameter.
+    gradient are skipped, moments included. Each parameter's moments are made on
+    its first update, like it (device, dtype); after `module.astype(...)` they
+    follow the parameter's new dtype.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -78,85 +75,52 @@ class Adam(Optimizer):
         self.eps = self._number("eps", eps, above=0)
         self.weight_decay = self._number("weight_decay", weight_decay, at_least=0)
         self.t = 0
-        first = self.params[0].data
-        xp = get_array_module(first)
-        self.flat = all(p.data.dtype == first.dtype and get_array_module(p.data) is xp
-                        for p in self.params)
-        if self.flat:
-            self.data = xp.concatenate([p.data.reshape(-1) for p in self.params])
-            self.grad = xp.zeros_like(self.data)
-            self.data_views, self.grad_views = self._views(self.data), self._views(self.grad)
-            for p, view in zip(self.params, self.data_views):
-                p.data = view
-            self.m, self.v = xp.zeros_like(self.data), xp.zeros_like(self.data)
-            self.m_views, self.v_views = self._views(self.m), self._views(self.v)
-            self._scratch = xp.empty_like(self.data)
-        else:
-            self.m_views = [xp.zeros_like(p.data) for p in self.params]
-            self.v_views = [xp.zeros_like(p.data) for p in self.params]
-
-    def _views(self, flat):
-        views, start = [], 0
-        for p in self.params:
-            views.append(flat[start:start + p.size].reshape(p.shape))
-            start += p.size
-        return views
-
-    def zero_grad(self):
-        """Zero the gradient buffer (the parameters keep their gradient views)."""
-        if not self.flat:
-            return super().zero_grad()
-        self.grad.fill(0.0)
-        for p, view in zip(self.params, self.grad_views):
-            p.grad = view
+        self.m = [None] * len(self.params)
+        self.v = [None] * len(self.params)
 
     def step(self):
         self.t += 1
         step_size = self.lr / (1.0 - self.beta1 ** self.t)
         root_correction = 1.0 / math.sqrt(1.0 - self.beta2 ** self.t)
-        if self.flat and all(p.grad is not None for p in self.params):
-            for p, view in zip(self.params, self.grad_views):
-                if p.grad is not view:  # backward made a fresh array: gather it
-                    view[...] = p.grad
-                    p.grad = view
-            self._update(self.data, self.grad, self.m, self.v, step_size, root_correction)
-            return
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self._update(p.data, p.grad, self.m_views[i], self.v_views[i], step_size,
-                             root_correction)
+        for i, p, g in self._grads():
+            m, v = self._moments(i, p)
+            self._update(p.data, g, m, v, step_size, root_correction)
+
+    def _moments(self, i, p):
+        """(m, v) of parameter i, made (zeros) or moved to its dtype as needed."""
+        xp = get_array_module(p.data)
+        if self.m[i] is None:
+            self.m[i], self.v[i] = xp.zeros_like(p.data), xp.zeros_like(p.data)
+        elif self.m[i].shape != p.shape:
+            raise ValueError(f"Adam: parameter {i} changed shape from {self.m[i].shape} to "
+                             f"{p.shape} since its last update; make a new optimizer")
+        elif self.m[i].dtype != p.data.dtype or get_array_module(self.m[i]) is not xp:
+            self.m[i], self.v[i] = (xp.asarray(to_numpy(a)).astype(p.data.dtype)
+                                    for a in (self.m[i], self.v[i]))
+        return self.m[i], self.v[i]
 
     def _update(self, p, g, m, v, step_size, root_correction):
-        """One Adam update of the arrays p, m, v in place.
-
-        Every temporary goes to one scratch buffer: fresh ~1 MB temporaries each
-        step measured 5x slower than the arithmetic (page faults on new memory).
-        """
+        """One Adam update of the arrays p, m, v in place."""
         xp = get_array_module(g)
-        tmp = self._scratch if self.flat and p is self.data else xp.empty_like(p)
         if self.weight_decay:
-            decayed = xp.multiply(p, self.weight_decay)
-            decayed += g
-            g = decayed
+            g = g + self.weight_decay * p
         m *= self.beta1
-        xp.multiply(g, 1.0 - self.beta1, out=tmp)
-        m += tmp
+        m += (1.0 - self.beta1) * g
         v *= self.beta2
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta2
-        v += tmp
-        xp.sqrt(v, out=tmp)                 # denominator √v/√(1−β2ᵗ) + eps
-        tmp *= root_correction
-        tmp += self.eps
-        xp.divide(m, tmp, out=tmp)
-        tmp *= step_size
-        p -= tmp
+        v += (1.0 - self.beta2) * (g * g)
+        denominator = xp.sqrt(v)
+        denominator *= root_correction
+        denominator += self.eps
+        p -= step_size * (m / denominator)
 
     def state_dict(self):
-        """{'t', 'm', 'v'}: the step count and the moments as flat NumPy arrays."""
-        def flat(views):
-            return np.concatenate([to_numpy(a).reshape(-1) for a in views])
-        return {"t": self.t, "m": flat(self.m_views), "v": flat(self.v_views)}
+        """{'t', 'm', 'v'}: the step count and the moments of all parameters, in order,
+        as flat NumPy arrays (zeros for a parameter not yet updated)."""
+        def flat(moments):
+            return np.concatenate([np.zeros(p.size, dtype=to_numpy(p.data).dtype) if a is None
+                                   else to_numpy(a).reshape(-1)
+                                   for p, a in zip(self.params, moments)])
+        return {"t": self.t, "m": flat(self.m), "v": flat(self.v)}
 
     def load_state_dict(self, state):
         """Restore what state_dict() returned (same parameters, same order)."""
@@ -166,17 +130,17 @@ class Adam(Optimizer):
                 raise ValueError(f"Adam state: {key!r} has shape {np.asarray(state[key]).shape}, "
                                  f"expected ({total},) for these parameters")
         self.t = int(state["t"])
-        for key, views in (("m", self.m_views), ("v", self.v_views)):
-            start = 0
-            for view in views:
-                view[...] = get_array_module(view).asarray(
-                    np.asarray(state[key])[start:start + view.size].reshape(view.shape))
-                start += view.size
+        for key, moments in (("m", self.m), ("v", self.v)):
+            flat, start = np.asarray(state[key]), 0
+            for i, p in enumerate(self.params):
+                part = flat[start:start + p.size].reshape(p.shape)
+                moments[i] = get_array_module(p.data).asarray(part.astype(p.data.dtype))
+                start += p.size
 
     @property
     def moments(self):
-        """[(m, v)] per parameter, shaped like it."""
-        return list(zip(self.m_views, self.v_views))
+        """[(m, v)] per parameter, shaped like it (None before its first update)."""
+        return list(zip(self.m, self.v))
 
 
 def clip_grad_norm(params, max_norm):

@@ -12,6 +12,11 @@ from . import backend
 
 _grad_enabled = True
 
+# None, or a callable timer(name, method, *args) that runs method(*args) and times it
+# under name ('MatMul.forward'): profile.sections() sets it, so that ops are timed
+# where the engine calls them and the kernels hold no timers.
+timer = None
+
 
 @contextlib.contextmanager
 def no_grad():
@@ -69,7 +74,9 @@ class Function:
         fn = cls(**params)
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         tensors = tuple(t if isinstance(t, Tensor) else Tensor.constant(t, like) for t in inputs)
-        y = fn.forward(*(t.data for t in tensors))
+        arrays = tuple(t.data for t in tensors)
+        y = fn.forward(*arrays) if timer is None else \
+            timer(f"{fn.name}.forward", fn.forward, *arrays)
         out = Tensor(y, _wrap=True)
         if _grad_enabled and any(t.requires_grad for t in tensors):
             fn.inputs = tensors
@@ -175,15 +182,14 @@ class Tensor:
                 if node._freed:
                     raise RuntimeError("backward() through a graph that was already freed: "
                                        "pass retain_graph=True to the first backward()")
-                # a leaf: accumulate in place (an optimizer may own .grad as a view of
-                # its flat buffer); a first gradient is copied so that no two leaves
-                # ever share an array
+                # a leaf: a first gradient is copied so that no two leaves ever share
+                # an array (nor a leaf and an op's saved input)
                 if node.grad is None:
                     node.grad = g.copy()
                 else:
                     node.grad += g
                 continue
-            gxs = fn.backward(g)
+            gxs = fn.backward(g) if timer is None else timer(f"{fn.name}.backward", fn.backward, g)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):

@@ -1,4 +1,4 @@
-"""An independent float64 NumPy/scipy reading of SPEC §1–2, written with loops.
+"""An independent float64 NumPy/scipy reading of docs/method.md §1–2, written with loops.
 
 reference(name, S, pairing, labels, **params) -> (value, objective) as floats.
 """

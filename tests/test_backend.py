@@ -72,27 +72,3 @@ def test_parallel_for_covers_the_range_once_in_blocks(monkeypatch, size, threads
     covered = sorted(i for a, b in seen for i in range(a, b))
     assert covered == list(range(n))
     assert all(0 < b - a <= (block or n) for a, b in seen)
-
-
-def _run_python(code, env):
-    """stdout of `python -c code` with OPENBLAS_THREAD_TIMEOUT as `env` says (unset if absent)."""
-    import os
-    import subprocess
-    import sys
-    clean = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env={**clean, **env}).stdout.strip()
-
-
-@pytest.mark.parametrize("first, env, expected", [
-    ("import minimi", {}, "18 2^18 cycles (set by minimi)"),
-    ("import minimi", {"OPENBLAS_THREAD_TIMEOUT": "10"},
-     "10 2^10 cycles (OPENBLAS_THREAD_TIMEOUT)"),
-    ("import numpy; import minimi", {}, "None 2^28 cycles, OpenBLAS's default: NumPy was "
-                                        "loaded before minimi"),
-])
-def test_openblas_idle_spin_is_shortened_only_before_numpy_loads(first, env, expected):
-    code = (f"{first}; import os; from minimi import backend; "
-            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), "
-            "backend.blas_info()['blas_idle_spin'])")
-    assert _run_python(code, env) == expected

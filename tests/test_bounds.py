@@ -1,4 +1,4 @@
-"""The bounds against an independent reading of SPEC §1–2 (bound_reference.py)."""
+"""The bounds against an independent reading of docs/method.md §1–2 (bound_reference.py)."""
 import math
 
 import numpy as np
@@ -92,7 +92,7 @@ def test_regularizer_gradient_is_minus_lambda_times_penalty_gradient(name, pairi
     np.testing.assert_allclose(difference, -fd, rtol=1e-5, atol=1e-8)
 
 
-# ---- identities (SPEC §2) ----------------------------------------------------------------
+# ---- identities (docs/method.md §2) ----------------------------------------------------------------
 
 def test_identities_on_all_zero_scores():
     S = mm.Tensor(np.zeros((6, 6)))

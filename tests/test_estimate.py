@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 import minimi
-from minimi import bounds, cli, heldout
-from minimi.estimate import DataWarning
+from minimi import DataWarning, bounds, cli
+from minimi.estimator import heldout
 from minimi.files import dumps
 
 

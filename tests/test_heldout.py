@@ -1,4 +1,4 @@
-"""Held-out scoring (minimi/heldout.py) against loops over every pair, and the rule
+"""Held-out scoring (minimi/estimator/heldout.py) against loops over every pair, and the rule
 each bound's critic is scored with."""
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from minimi import bounds, heldout
+from minimi import bounds
+from minimi.estimator import heldout
 
 rng = np.random.default_rng(3)
 

@@ -1,20 +1,35 @@
-"""Per-section timers (minimi/profile.py) and bench speed's breakdown of a step."""
+"""Timing from the engine (minimi/profile.py) and bench speed's breakdown of a step."""
 import numpy as np
 import pytest
 
 import minimi as mm
 from bench import speed
-from minimi import profile
+from minimi import profile, tensor
+from minimi.ops import fast_conv
 
 
-def test_sections_time_only_inside_the_block():
+def _cnn_step(cnn, images):
+    mm.cross_entropy(cnn(images), np.array([0, 1, 2, 0])).backward()
+
+
+def test_sections_time_ops_and_phases_only_inside_the_block():
     cnn = mm.SmallCNN(num_classes=3, rng=0)
     images = mm.Tensor(np.random.default_rng(0).standard_normal((4, 32, 32, 3)).astype(np.float32))
-    mm.cross_entropy(cnn(images), np.array([0, 1, 2, 0])).backward()   # nothing recorded
+    helpers = {name: getattr(fast_conv, name) for name in profile.PHASES}
+    _cnn_step(cnn, images)                                              # nothing recorded
     with profile.sections() as seconds:
-        mm.cross_entropy(cnn(images), np.array([0, 1, 2, 0])).backward()
-    assert set(seconds) == {"gemm", "im2col", "col2im", "pooling"}
-    assert all(v > 0 for v in seconds.values())
+        _cnn_step(cnn, images)
+    phases = {"gemm", "im2col", "col2im", "pooling"}
+    assert phases <= set(seconds) and all(seconds[p] > 0 for p in phases)
+    ops = {name for name in seconds if "." in name}
+    assert {"Conv2dPool.forward", "Conv2dPool.backward", "Linear.forward",
+            "Linear.backward"} <= ops
+    # the phases lie inside their op's time
+    conv = seconds["Conv2dPool.forward"] + seconds["Conv2dPool.backward"]
+    assert sum(seconds[p] for p in phases) <= conv
+    # afterwards nothing is wrapped and the engine times nothing
+    assert tensor.timer is None
+    assert all(getattr(fast_conv, name) is fn for name, fn in helpers.items())
     with profile.sections() as again:
         pass
     assert not again

@@ -1,4 +1,4 @@
-"""The variational MI bounds and their regularized twins (SPEC §2).
+"""The variational MI bounds and their regularized twins (docs/method.md §2).
 
 Every function takes the critic's scores and a pairing (see pairings.py) and
 returns a `Bound`: `.value` is the MI estimate that is reported, `.objective`
@@ -44,7 +44,7 @@ class Bound:
         return dict(zip(parts, map(float, host)))
 
     def regularized(self, lam, g, target):
-        """The same value; objective − λ·(g − C)² (SPEC §2)."""
+        """The same value; objective − λ·(g − C)² (docs/method.md §2)."""
         self.penalty = lam * (g - target) ** 2
         self.objective = self.objective - self.penalty
         return self

@@ -1,4 +1,4 @@
-"""Which scores are joint samples and which are marginal ones (SPEC §1).
+"""Which scores are joint samples and which are marginal ones (docs/method.md §1).
 
 A pairing turns a critic's output into a `Selection`: the joint scores S_J,
 the marginal scores S_M (both 1-D Tensors) and InfoNCE's normalizer m. Each
@@ -6,7 +6,7 @@ experiment's rule lives here once; the bounds never index a score matrix.
 
 | pairing      | scores             | S_J                       | S_M                    | InfoNCE rows          |
 |--------------|--------------------|---------------------------|------------------------|-----------------------|
-| Diagonal     | (B, B)             | diagonal                  | off-diagonal, B(B−1)   | full rows, log B      |
+| AllPairs     | (B, B)             | diagonal                  | off-diagonal, B(B−1)   | full rows, log B      |
 | Separate     | (joint, marginal)  | the joint vector          | the marginal vector    | —                     |
 | Supervised   | (B, K) logits      | L[i, y_i]                 | all B·K entries        | rows over K, log K    |
 | Contrastive  | (B, B) Gram        | off-diagonal, same label  | all off-diagonal       | rows j≠i, log(B−1),   |
@@ -22,7 +22,7 @@ from ..backend import get_array_module
 
 
 class NoPositivePairs(ValueError):
-    """A contrastive batch in which no two samples share a label: SPEC skips it."""
+    """A contrastive batch in which no two samples share a label: such a batch is skipped (docs/method.md §1)."""
 
 
 class Selection:
@@ -78,7 +78,7 @@ def _labels(labels, rows, who, classes=None):
     return ops.class_labels(labels, rows, classes, who)
 
 
-class Diagonal:
+class AllPairs:
     """Gaussian experiments: S[i, j] = T(x_i, y_j); pairs (x_i, y_i) are joint."""
 
     name = "gaussian"
@@ -170,7 +170,7 @@ class Contrastive:
         positive = (labels[:, None] == labels[None, :]) & ~np.eye(B, dtype=bool)
         if not positive.any():
             raise NoPositivePairs(f"contrastive pairing: no two of the {B} samples share a "
-                                  "label (no joint pair); SPEC skips such a batch")
+                                  "label (no joint pair); such a batch is skipped")
         count = positive.sum(axis=1)
         selection = Selection(self, scores)
         selection.joint_index = xp.asarray(np.flatnonzero(positive))   # into S.reshape(-1)
@@ -190,7 +190,7 @@ class Contrastive:
         return (lse * selection.row_weights).sum()           # a row's weight: its positives
 
 
-PAIRINGS = {"gaussian": Diagonal, "onehot": Separate, "supervised": Supervised,
+PAIRINGS = {"gaussian": AllPairs, "onehot": Separate, "supervised": Supervised,
             "contrastive": Contrastive}
 
 

@@ -1,6 +1,5 @@
 """Matrix multiplication: batched, broadcasting, with 1-D operands as in NumPy."""
 from ..backend import get_array_module
-from ..profile import section
 from ..tensor import Function, sum_to
 
 
@@ -9,8 +8,7 @@ def _matmul(a, b):
     broadcasting, which BLAS's gemm runs ~4x slower."""
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1:
         return a * b
-    with section("gemm"):
-        return a @ b
+    return a @ b
 
 
 def sum_rows(g):
@@ -28,8 +26,7 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                              f"(inner dimensions {inner_a} and {inner_b})")
         self.a, self.b = a, b
-        with section("gemm"):
-            return a @ b
+        return a @ b
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -45,11 +42,10 @@ class MatMul(Function):
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
-        with section("gemm"):
-            if self.needs_grad[0]:  # gy · bᵀ, summed over broadcast batch dims
-                ga = sum_to(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-            if self.needs_grad[1]:  # aᵀ · gy
-                gb = sum_to(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        if self.needs_grad[0]:  # gy · bᵀ, summed over broadcast batch dims
+            ga = sum_to(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:  # aᵀ · gy
+            gb = sum_to(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -68,8 +64,7 @@ class Linear(Function):
         if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
             raise ValueError(f"linear: input {x.shape} and weight {W.shape} do not align "
                              "(expected (N, I) and (I, O))")
-        with section("gemm"):
-            y = x @ W
+        y = x @ W
         if b is not None:
             y += b
         if self.relu:
@@ -82,9 +77,8 @@ class Linear(Function):
         if self.relu:
             gy = gy * (self.y > 0)
         gx = _matmul(gy, self.W.T) if self.needs_grad[0] else None
-        with section("gemm"):
-            gW = self.x.T @ gy if self.needs_grad[1] else None
-            gb = sum_rows(gy) if len(self.needs_grad) == 3 and self.needs_grad[2] else None
+        gW = self.x.T @ gy if self.needs_grad[1] else None
+        gb = sum_rows(gy) if len(self.needs_grad) == 3 and self.needs_grad[2] else None
         return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
 
 

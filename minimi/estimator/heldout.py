@@ -9,7 +9,7 @@ A split of n rows has n aligned (joint) pairs (x_i, y_i) and n(n−1) others
 J_i is every j ≠ i (m = n − 1) when the split's pairs fit the budget
 `max_pairs`, otherwise m = max_pairs // n columns drawn at random per row.
 
-The rules (which bound uses which: RULES; README says why):
+The rules (which bound uses which: RULES; docs/estimator.md says why):
 
     dv       mean(a) − lme(b)
              = mean(T_J) − lme(T_M): every row contributes m pairs, so the lme
@@ -27,11 +27,10 @@ so they are not independent draws), vectorised on the host.
 import math
 
 import numpy as np
-from scipy import special
 
-from . import backend
-from .backend import get_array_module
-from .tensor import Tensor, no_grad
+from .. import backend
+from ..backend import get_array_module
+from ..tensor import Tensor, no_grad
 
 RULES = {name: "dv" for name in ("mine", "remine", "mine_ema", "smile", "resmile", "smile_js",
                                  "nwj", "renwj", "tuba", "retuba", "js", "rejs")}
@@ -65,11 +64,18 @@ class RowScores:
 def _value(rule, a, b, m):
     """The rule along the last axis (rows) of a and b."""
     if rule == "dv":
-        return a.mean(axis=-1) - (special.logsumexp(b, axis=-1) - math.log(a.shape[-1]))
+        return a.mean(axis=-1) - (_logsumexp(b) - math.log(a.shape[-1]))
     if rule == "infonce":
         row = np.logaddexp(a, b + math.log(m)) - math.log(m + 1)
         return (a - row).mean(axis=-1)
     raise ValueError(f"unknown scoring rule {rule!r}: choose dv or infonce")
+
+
+def _logsumexp(b):
+    """log Σ exp b along the last axis, shifted by the max (host arrays, float64)."""
+    top = b.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.exp(b - top).sum(axis=-1)) + top[..., 0]
 
 
 def row_scores(critic, x, y, max_pairs, rng):

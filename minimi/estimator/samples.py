@@ -6,7 +6,6 @@ for degenerate cases before any training.
     fx = Marginals("rank", x[train]); fx(x[test])
 """
 import numpy as np
-from scipy import special, stats
 
 MARGINALS = ("rank", "standard", "none")
 
@@ -74,13 +73,19 @@ class Marginals:
             return (a - self.mean) / self.std
         if self.kind == "none":
             return a
+        from scipy.special import ndtri  # the normal quantile; scipy only when needed
         n = len(self.sorted)
         out = np.empty_like(a)
         for j in range(a.shape[1]):  # mid-rank of each value in the training column
             lo = np.searchsorted(self.sorted[:, j], a[:, j], side="left")
             hi = np.searchsorted(self.sorted[:, j], a[:, j], side="right")
-            out[:, j] = special.ndtri((0.5 * (lo + hi) + 0.5) / (n + 1))
+            out[:, j] = ndtri((0.5 * (lo + hi) + 0.5) / (n + 1))
         return out
+
+
+def _dense_ranks(column):
+    """The column's dense ranks (equal values share one; 0, 1, 2, ...) as bytes."""
+    return np.unique(column, return_inverse=True)[1].astype(np.int64).tobytes()
 
 
 def degenerate(x, y, marginals, names=("x", "y")):
@@ -95,10 +100,10 @@ def degenerate(x, y, marginals, names=("x", "y")):
     # a column of y that is a monotone function of a column of x: same ranks
     ranks = {}
     for j in range(x.shape[1]):
-        ranks.setdefault(stats.rankdata(x[:, j], method="dense").tobytes(), j)
+        ranks.setdefault(_dense_ranks(x[:, j]), j)
     for k in range(y.shape[1]):
         for sign in (1, -1):
-            j = ranks.get(stats.rankdata(sign * y[:, k], method="dense").tobytes())
+            j = ranks.get(_dense_ranks(sign * y[:, k]))
             if j is not None and not constant[0][j]:
                 notes.append(
                     f"{names[0]} column {j + 1} and {names[1]} column {k + 1} determine each "

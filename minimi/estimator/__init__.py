@@ -1,0 +1,13 @@
+"""Estimating I(X; Y) from paired samples: minimi.estimate and its parts.
+
+    settings.py   Settings: every setting and its default, once
+    samples.py    checks of the arrays, marginal maps, degenerate data
+    heldout.py    scoring a critic on held-out rows (the reported number)
+    recipe.py     estimate(): prepare, train, judge
+    result.py     EstimateResult, DataWarning
+"""
+from .recipe import estimate
+from .result import DataWarning, EstimateResult
+from .settings import Settings
+
+__all__ = ["estimate", "EstimateResult", "DataWarning", "Settings"]

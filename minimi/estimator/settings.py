@@ -1,0 +1,95 @@
+"""Every setting of minimi.estimate with its default, written once.
+
+The API (`minimi.estimate(x, y, steps=2000)`), the command line (`--steps 2000`,
+built from the help texts below) and the benchmarks all read them from here.
+
+    Settings()                     # the defaults
+    Settings(bound="nwj").check()  # every value checked; the error names the setting
+"""
+import dataclasses
+
+from .. import bounds, checks
+from ..layers import ACTIVATIONS
+from .samples import MARGINALS
+
+CRITICS = ("separable", "concat")
+# all pairs of a split up to this many, else a random sample per row (heldout.py)
+DEFAULT_MAX_PAIRS = {"separable": 1 << 24, "concat": 1 << 20}
+
+
+def _setting(default, help, choices=None):
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How minimi.estimate trains and scores its critic."""
+
+    bound: str = _setting("remine", f"the bound that trains the critic: {', '.join(bounds.BOUNDS)}")
+    critic: str = _setting("separable", "separable: g(x)·h(y), fast; concat: an MLP on [x; y]",
+                           CRITICS)
+    hidden: tuple = _setting((128, 128), "the critic's hidden layer sizes")
+    embed_dim: int = _setting(32, "the separable critic's embedding size")
+    activation: str = _setting("softplus", "the separable critic's activation",
+                               tuple(ACTIVATIONS))
+    steps: int = _setting(5000, "the most training steps")
+    batch_size: int = _setting(256, "training rows per step")
+    lr: float = _setting(5e-4, "Adam's learning rate")
+    lam: float = _setting(None, "λ of a regularized bound (default: the bound's)")
+    target: float = _setting(None, "C of a regularized bound (default: the bound's)")
+    tau: float = _setting(None, "the clip of SMILE-type bounds (default: the bound's)")
+    seed: int = _setting(0, "seed of the split, the critic's weights and the batches")
+    test_fraction: float = _setting(0.2, "rows held out for the reported estimate")
+    validation_fraction: float = _setting(0.2, "of the other rows, those that choose the "
+                                               "checkpoint")
+    marginals: str = _setting("rank", "rank: normal scores of each column's ranks; standard: "
+                                      "centre and scale; none", MARGINALS)
+    eval_every: int = _setting(100, "steps between validation scores")
+    patience: int = _setting(10, "stop after this many validation scores without a better one")
+    max_pairs: int = _setting(None, "held-out pairs scored per split (default: 2^24 separable, "
+                                    "2^20 concat; beyond it a random sample per row)")
+
+    @classmethod
+    def of(cls, settings=None, **changes):
+        """`settings` (or the defaults) with `changes`; a name that is not a setting is
+        a TypeError that lists the settings."""
+        unknown = [name for name in changes if name not in cls.names()]
+        if unknown:
+            raise TypeError(f"unknown setting(s) {', '.join(map(repr, unknown))}: the settings "
+                            f"are {', '.join(cls.names())}")
+        return dataclasses.replace(settings or cls(), **changes)
+
+    @classmethod
+    def names(cls):
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def bound_params(self):
+        """{lam, target, tau} that were given, for bounds.make."""
+        return {k: getattr(self, k) for k in ("lam", "target", "tau")
+                if getattr(self, k) is not None}
+
+    def pairs_budget(self):
+        return DEFAULT_MAX_PAIRS[self.critic] if self.max_pairs is None else self.max_pairs
+
+    def check(self):
+        """Every value checked (the error names the setting and its value); returns the
+        settings with `hidden` as a tuple."""
+        checks.choice("critic", self.critic, CRITICS)
+        checks.choice("marginals", self.marginals, MARGINALS)
+        checks.choice("activation", self.activation, tuple(ACTIVATIONS))
+        bounds.make(self.bound, **self.bound_params())  # the name and the parameter values
+        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
+            raise ValueError(f"hidden must be a sequence of layer sizes such as (128, 128), "
+                             f"got {self.hidden!r}")
+        for i, size in enumerate(self.hidden):
+            checks.integer(f"hidden[{i}]", size, minimum=1)
+        if self.critic == "concat" and not tuple(self.hidden):
+            raise ValueError("hidden: the concat critic needs at least one hidden layer")
+        for name, minimum in (("steps", 1), ("embed_dim", 1), ("batch_size", 2),
+                              ("eval_every", 1), ("patience", 1), ("seed", 0)):
+            checks.integer(name, getattr(self, name), minimum=minimum)
+        checks.integer("max_pairs", self.pairs_budget(), minimum=1)
+        checks.number("lr", self.lr, above=0)
+        for name in ("test_fraction", "validation_fraction"):
+            checks.number(name, getattr(self, name), above=0, below=1)
+        return dataclasses.replace(self, hidden=tuple(self.hidden))
