@@ -58,7 +58,10 @@ def run(out=print):
     out(f"device: {info['device']} (MINIMI_DEVICE or --device)")
     out(f"BLAS: {info.get('blas')}, {info.get('blas_threads') or '?'} threads "
         f"{info['threads_env'] or ''}".rstrip())
-    out(f"BLAS idle threads spin {info['blas_idle_spin']}")
+    out(f"BLAS idle threads spin {info['blas_idle_spin']} (minimi's commands shorten it: "
+        "minimi.tune_process)")
+    out(f"minimi's own threads (im2col, col2im, pooling): {backend.threads()} "
+        "(MINIMI_THREADS, or the CPUs this process may use)")
     ok = True
     out(f"matrix product 1024³ float32 on {info['device']}: {gemm_gflops():.0f} GFLOP/s")
     try:

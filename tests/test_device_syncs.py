@@ -1,6 +1,6 @@
 """Device discipline: at most one device→host sync per training step.
 
-Runs only through the CuPy stand-in (../shared/tools/fakecupy), which counts every
+Runs only through the CuPy stand-in (fakecupy, docs/gpu.md), which counts every
 sync; `.ci/run` runs the suite through it with MINIMI_DEVICE=gpu. Each experiment
 runs twice, with k and k + 1 training steps: the difference is one step's syncs,
 whatever the setup and the final evaluation cost.

@@ -69,3 +69,16 @@ def test_the_smallcnn_block_equals_the_reference_ops():
     got = layer(x, relu=True, pool=True).numpy()
     want = mm.relu(mm.max_pool2d(mm.conv2d(x, layer.weight, layer.bias, padding=1))).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_bench_col2im_compares_two_folds_of_the_same_sum():
+    """bench col2im's scatter-add fold (kept only to compare) equals fast_conv.col2im."""
+    from bench.col2im import add_at
+    gcols = backend.to_device(np.random.default_rng(2).standard_normal((9, 2 * 4 * 5, 3)))
+    for stride, padding, OH, OW in ((1, 1, 4, 5), (1, 0, 2, 3), (2, 1, 2, 3)):
+        gcols_s = gcols[:, :2 * OH * OW]
+        x_shape = (2, 4, 5, 3)
+        np.testing.assert_allclose(
+            backend.to_numpy(add_at(gcols_s, x_shape, 3, 3, stride, padding, OH, OW)),
+            backend.to_numpy(fast_conv.col2im(gcols_s, x_shape, 3, 3, stride, padding, OH, OW)),
+            rtol=1e-12, atol=1e-12)

@@ -150,11 +150,18 @@ def test_small_cnn_learns_a_class_dependent_pattern():
     cnn = mm.SmallCNN(num_classes=4, rng=0)
     opt = mm.Adam(cnn.parameters(), lr=1e-3)
     order = np.random.default_rng(1)
-    for step in range(200):
+    accuracy = 0.0
+    # stop once it has learned: past that, confident logits give subnormal gradients,
+    # which make a CPU's float arithmetic many times slower (docs/performance.md)
+    for step in range(1, 201):
         batch = order.choice(128, 32, replace=False)
         opt.zero_grad()
         mm.cross_entropy(cnn(mm.Tensor(images[batch])), labels[batch]).backward()
         opt.step()
-    with mm.no_grad():
-        accuracy = (to_numpy(cnn(mm.Tensor(images)).data).argmax(axis=1) == labels).mean()
-    assert accuracy >= 0.95
+        if step % 10 == 0:
+            with mm.no_grad():
+                predicted = to_numpy(cnn(mm.Tensor(images)).data).argmax(axis=1)
+            accuracy = (predicted == labels).mean()
+            if accuracy >= 0.95:
+                break
+    assert accuracy >= 0.95, f"accuracy {accuracy:.2f} after {step} steps"

@@ -65,6 +65,34 @@ def test_adam_keeps_float32():
     assert p.data.dtype == np.float32 and opt.moments[0][0].dtype == np.float32
 
 
+def test_adam_after_astype_trains_the_new_arrays_in_their_dtype():
+    """A module converted after its optimizer was made (astype replaces every
+    parameter's array): Adam still updates the parameters, in float64, with its
+    moments carried over, exactly as a float64 Adam by hand."""
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    layer = mm.Linear(3, 1, bias=False, rng=0)
+    opt = mm.Adam(layer.parameters(), lr=lr)
+    x = np.array([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]])
+
+    def loss_and_grad(w):
+        r = x @ w - 1.0                                   # loss Σ r², ∇w = 2xᵀr
+        return 2 * x.T @ r
+    p = to_numpy(layer.weight.data).astype(np.float64)
+    m = v = np.zeros_like(p)
+    for t in range(1, 5):
+        if t == 3:
+            layer.astype(np.float64)
+        opt.zero_grad()
+        (((mm.Tensor(x.astype(layer.weight.dtype)) @ layer.weight) - 1.0) ** 2).sum().backward()
+        opt.step()
+        g = loss_and_grad(p)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr / (1 - b1 ** t) * m / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+    assert layer.weight.dtype == np.float64 and opt.moments[0][0].dtype == np.float64
+    np.testing.assert_allclose(to_numpy(layer.weight.data), p, rtol=1e-5)
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: mm.Adam(p, lr=0.0), "Adam: lr must be greater than 0, got 0"),
     (lambda p: mm.Adam(p, lr=float("nan")), "Adam: lr must be a finite number, got nan"),

@@ -16,8 +16,8 @@ on a CPU (the figures are in docs/performance.md):
   then touch a quarter of the entries (max(z) + b = max(z + b), and ReLU
   commutes with max).
 
-The helpers gemm, im2col, col2im, max4 and unmax4 are module functions so that
-profile.sections() can time each phase by wrapping them.
+The helpers gemm, im2col, col2im, image_order, max4 and unmax4 are module functions so
+that profile.sections() can time each phase by wrapping them.
 """
 from ..backend import get_array_module, parallel_for
 from ..tensor import Function
@@ -153,14 +153,19 @@ class Conv2dPool(Conv2d):
         gy = self._relu_grad(gy.reshape(-1, OC))
         gz = unmax4(gy, self.winners)                                # (4·N·PH·PW, OC)
         gx = gW = None
-        if self.needs_grad[0]:  # back to image order (N, 2·PH, 2·PW)
-            gz_image = gz.reshape(2, 2, N, PH, PW, OC).transpose(2, 3, 0, 4, 1, 5)
-            gz_image = get_array_module(gz).ascontiguousarray(gz_image).reshape(-1, OC)
-            gx = input_gradient(gz_image, self.W, self.x_shape, self.stride, self.padding,
-                                2 * PH, 2 * PW)
+        if self.needs_grad[0]:
+            gx = input_gradient(image_order(gz, N, PH, PW), self.W, self.x_shape, self.stride,
+                                self.padding, 2 * PH, 2 * PW)
         if self.needs_grad[1]:
             gW = weight_gradient(self.cols, gz, self.W.shape)
         return self._with_bias_grad(gx, gW, gy)  # the bias was added after pooling
+
+
+def image_order(gz, N, PH, PW):
+    """Rows in pooling-window order (2, 2, N, PH, PW) -> image order (N, 2·PH, 2·PW)."""
+    OC = gz.shape[-1]
+    gz = gz.reshape(2, 2, N, PH, PW, OC).transpose(2, 3, 0, 4, 1, 5)
+    return get_array_module(gz).ascontiguousarray(gz).reshape(-1, OC)
 
 
 def max4(z):
