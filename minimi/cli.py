@@ -108,13 +108,6 @@ flag (not settled, or a warning about the data); 5 the figure could not be
 written (the estimate was printed)."""
 
 
-# how a setting's text on the command line becomes its value (by its default's type)
-OPTION_TYPES = {"hidden": _sizes, "embed_dim": int, "steps": int, "batch_size": int,
-                "eval_every": int, "patience": int, "seed": int, "max_pairs": int,
-                "lr": float, "lam": float, "target": float, "tau": float,
-                "test_fraction": float, "validation_fraction": float}
-
-
 def add_estimator_options(p):
     """An option per setting of minimi.estimate (minimi.Settings: names, defaults and help
     written once), shared by the estimate and bmi commands, and --device."""
@@ -125,9 +118,9 @@ def add_estimator_options(p):
         help = field.metadata["help"] + ("" if default is None else f" (default: {shown})")
         if field.name == "seed":
             help += "; bmi: SEED"
+        kind = _sizes if field.type is tuple else field.type  # the setting's annotation
         p.add_argument("--" + field.name.replace("_", "-"), dest=field.name, default=None,
-                       type=OPTION_TYPES.get(field.name, str), help=help,
-                       choices=field.metadata["choices"])
+                       type=kind, help=help, choices=field.metadata["choices"])
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
 
 

@@ -13,7 +13,7 @@ import inspect
 from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema,
                          nwj, reinfonce, rejs, remine, renwj, resmile, retuba, smile, smile_js,
                          tuba)
-from .pairings import (PAIRINGS, Contrastive, AllPairs, NoPositivePairs, Selection, Separate,
+from .pairings import (PAIRINGS, AllPairs, Contrastive, NoPositivePairs, Selection, Separate,
                        Supervised, make_pairing, off_diagonal)
 
 BOUNDS = {
@@ -101,7 +101,7 @@ def _known(name):
         raise ValueError(f"unknown bound {name!r}: choose one of {', '.join(BOUNDS)}")
 
 
-__all__ = ["BOUNDS", "Bound", "Contrastive", "AllPairs", "MovingAverage", "NoPositivePairs",
+__all__ = ["AllPairs", "BOUNDS", "Bound", "Contrastive", "MovingAverage", "NoPositivePairs",
            "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters",
            "make", "make_pairing", "off_diagonal", "original", "parameters", "parse",
            "regularized", *BOUNDS]

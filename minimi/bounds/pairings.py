@@ -22,7 +22,8 @@ from ..backend import get_array_module
 
 
 class NoPositivePairs(ValueError):
-    """A contrastive batch in which no two samples share a label: such a batch is skipped (docs/method.md §1)."""
+    """A contrastive batch in which no two samples share a label: training skips such a
+    batch (docs/method.md §1)."""
 
 
 class Selection:
