@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 
 
-def _dump(path, obj):
+def _dump(path, obj, protocol=2):
     with open(path, "wb") as f:
-        pickle.dump(obj, f, protocol=2)
+        pickle.dump(obj, f, protocol=protocol)
 
 
 def _images(rng, labels):
@@ -48,8 +48,8 @@ def write_cifar100(root, train=200, test=100, seed=0):
     return folder
 
 
-def rewrite(path, **changes):
-    """Load a pickle, change entries (None deletes), write it back."""
+def rewrite(path, protocol=2, **changes):
+    """Load a pickle, change entries (None deletes), write it back in `protocol`."""
     with open(path, "rb") as f:
         obj = pickle.load(f, encoding="bytes")
     for key, value in changes.items():
@@ -57,7 +57,7 @@ def rewrite(path, **changes):
             obj.pop(key.encode())
         else:
             obj[key.encode()] = value
-    _dump(path, obj)
+    _dump(path, obj, protocol)
 
 
 # ---- faults for the CIFAR runs ---------------------------------------------------------------

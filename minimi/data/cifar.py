@@ -8,7 +8,13 @@
 Nothing is downloaded: the error for a missing file says where the data set
 comes from and what the folder must hold. Images stay uint8 in memory (150 MB
 for CIFAR-10) and each batch is converted on its own.
+
+A pickle can name any function to call while it loads, so a data folder could
+run code. The pickles are read by an unpickler that builds only what the
+official files hold (dicts, lists, bytes, str, ints and NumPy arrays) and
+refuses any other global, naming the file and the global, before calling it.
 """
+import codecs
 import os
 import pickle
 
@@ -69,14 +75,46 @@ def _where(dataset):
             f"{layout['folder']}/ (or its parent); it must contain {files}.")
 
 
+def _numpy_globals():
+    """The globals an array's pickle names, (module, name) -> object: NumPy's array
+    reconstruction in Python 2 pickles (the official files: numpy.core) and Python 3
+    ones (numpy._core since NumPy 2; _frombuffer from pickle protocol 5)."""
+    core = getattr(np, "_core", None) or np.core
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = core.multiarray._reconstruct
+        allowed[(f"{package}.numeric", "_frombuffer")] = core.numeric._frombuffer
+    # protocol-2 pickles written by Python 3 store bytes as _codecs.encode(str, 'latin1')
+    allowed[("_codecs", "encode")] = codecs.encode
+    return allowed
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Builds only what the official CIFAR files hold; any other global is refused when
+    the pickle names it, before anything could call it."""
+
+    def __init__(self, f, path):
+        super().__init__(f, encoding="bytes")
+        self.path, self.allowed = path, _numpy_globals()
+
+    def find_class(self, module, name):
+        if (module, name) not in self.allowed:
+            raise CifarError(f"{self.path}: refused to load: the pickle names the global "
+                             f"{module}.{name}, which a CIFAR file never holds (loading it "
+                             "could run code); nothing of it was run")
+        return self.allowed[(module, name)]
+
+
 def _load_pickle(path, dataset):
     if not os.path.isfile(path):
         raise CifarError(f"{path}: missing. {_where(dataset)}")
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="bytes")
+            obj = _DataUnpickler(f, path).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             ImportError, IndexError) as error:
+        if isinstance(error, CifarError):
+            raise
         raise CifarError(f"{path}: truncated or corrupt pickle ({type(error).__name__}: "
                          f"{error}). {_where(dataset)}") from None
     if not isinstance(obj, dict):
