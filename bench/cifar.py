@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 import zipfile
 
@@ -144,6 +143,7 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
                                                "skipped": []}, "last_epoch_values": []}
     if os.path.exists(checkpoint):
         state = resume(checkpoint, model, opt, rng)
+        run.start -= state.get("elapsed_s", 0.0)  # elapsed_s counts every attempt's epochs
         log(f"resumed {run.path} from its checkpoint after epoch {state['epoch']}")
     step, start, seen = state["step"], time.perf_counter(), 0
     per_epoch = len(labels) // batch_size
@@ -173,7 +173,8 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
         state["epochs"]["objective"].append(float(np.mean(objectives)) if objectives else None)
         state["epochs"]["accuracy"].append(float(np.mean(accuracies)) if accuracies else None)
         state["epochs"]["skipped"].append(skipped)
-        state.update(epoch=epoch + 1, step=step, last_epoch_values=values)
+        state.update(epoch=epoch + 1, step=step, last_epoch_values=values,
+                     elapsed_s=time.perf_counter() - run.start)
         save_checkpoint(checkpoint, model, opt, rng, state, run.config)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
@@ -297,7 +298,7 @@ def main(argv=None, experiment="slb"):
                         help="train on a class-balanced subset of N images, 0 for all "
                              "(default: 10000 quick, all paper)")
     parser.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = runner.parse_args(parser, argv)
     if args.lam and min(args.lam) < 0:
         parser.error(f"--lam: λ must be ≥ 0, got {min(args.lam):g}")
     runner.check_out(args.out, create=not args.list)

@@ -94,7 +94,7 @@ def main(argv=None):
                         help="hidden layer sizes, e.g. 256,256 "
                                          "(default: 256,256 paper, 128,128 quick)")
     parser.add_argument("--lr", type=runner.positive(float), default=5e-4)
-    args = parser.parse_args(argv)
+    args = runner.parse_args(parser, argv)
     critic, hidden, steps_per_level, default_seeds = PROFILES[args.profile]
     critic = args.critic or critic
     hidden = tuple(args.hidden or hidden)

@@ -11,7 +11,6 @@ the joint support T(e_i, e_i) and off it T(e_i, e_j), i ≠ j.
 """
 import argparse
 import math
-import sys
 
 import numpy as np
 
@@ -112,8 +111,7 @@ def main(argv=None, experiment="onehot"):
                         "(default: 3000 for onehot, 1500 for cstar)")
     parser.add_argument("--lr", type=runner.positive(float), default=0.1,
                         help="SGD learning rate (default: 0.1)")
-    args = parser.parse_args(runner.attach_values(sys.argv[1:] if argv is None else argv,
-                                                  ("--targets",)))
+    args = runner.parse_args(parser, argv)
     default_seeds, default_steps = PROFILES[experiment][args.profile]
     steps = args.steps or default_steps
     batch_sizes = args.batch_size

@@ -105,16 +105,21 @@ def common_arguments(parser, default_losses):
                              "run nothing")
 
 
-def attach_values(argv, options):
-    """['--targets', '-5,2'] -> ['--targets=-5,2'], so that argparse does not take a
-    value starting with '-' for an option."""
-    argv, out = list(argv), []
+def parse_args(parser, argv):
+    """parser.parse_args, where an option's value may start with '-' (--task -1/2,
+    --targets -5,2): such a value is attached to its option (--task=-1/2), so that the
+    error is about the value, not 'expected one argument'."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    takes_value = {s for a in parser._actions if a.option_strings and a.nargs != 0
+                   for s in a.option_strings}
+    known = {s for a in parser._actions for s in a.option_strings}
+    out = []
     while argv:
         item = argv.pop(0)
-        if item in options and argv:
+        if item in takes_value and argv and argv[0].startswith("-") and argv[0] not in known:
             item = f"{item}={argv.pop(0)}"
         out.append(item)
-    return out
+    return parser.parse_args(out)
 
 
 def seeds_from(args, default_count):

@@ -117,7 +117,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=runner.positive(int), default=os.cpu_count() or 1,
                         help="estimates run at once, in worker processes sharing the cores "
                              "(default: one per core)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = runner.parse_args(parser, argv)
     make_tasks, default_seeds, default_samples = PROFILES[args.profile]
     samples = args.samples or default_samples
     if samples < 50:

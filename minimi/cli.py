@@ -1,15 +1,14 @@
 """python -m minimi estimate X Y [options]: the MI between two files of paired rows.
 
-X and Y are .npy arrays or .csv tables (a header row is detected); row i of X
+X and Y are .npy arrays or .csv tables (a header row is detected, or set with
+--header / --no-header); row i of X
 pairs with row i of Y. Prints one line, or a JSON object with --json. Bad input
 is an error that names the file and the problem, with exit code 2; the other
 exit codes are listed below.
 """
 import argparse
-import csv
 import dataclasses
 import math
-import os
 import sys
 import warnings
 
@@ -18,76 +17,12 @@ import numpy as np
 from .estimator import DataWarning, Settings, estimate
 from .estimator.samples import check_pair
 from .files import dumps
-
-
-class InputError(Exception):
-    """Bad input: printed as 'minimi estimate: error: ...' with exit code 2."""
-
-
-def read_table(path):
-    """An (n, d) float array from a .npy or .csv file."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".npy":
-        try:
-            a = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise InputError(f"{path}: not a readable .npy array ({error})") from None
-        if a.dtype.kind not in "biuf":
-            raise InputError(f"{path}: the array holds {a.dtype}, not numbers")
-        return a
-    if ext in (".csv", ".txt", ".tsv"):
-        return _read_csv(path, "\t" if ext == ".tsv" else ",")
-    raise InputError(f"{path}: unknown file type {ext or '(none)'}: use .npy or .csv")
-
-
-def _read_csv(path, delimiter):
-    rows = _csv_rows(path, delimiter)
-    start = 0 if all(_is_number(c) for c in rows[0]) else 1  # a header row has a non-number
-    width = len(rows[0])
-    values = []
-    for i, row in enumerate(rows[start:], start=start + 1):
-        if len(row) != width:
-            raise InputError(f"{path}: row {i} has {len(row)} columns, the first row has {width}")
-        values.append([_cell(path, i, j, cell) for j, cell in enumerate(row, start=1)])
-    if not values:
-        raise InputError(f"{path}: a header row but no data")
-    return np.array(values)
-
-
-def _csv_rows(path, delimiter=","):
-    """The rows of a CSV file that are not blank; an empty file is an InputError."""
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if any(c.strip() for c in row)]
-    if not rows:
-        raise InputError(f"{path}: the file is empty")
-    return rows
-
-
-def _cell(path, row, column, cell):
-    """A cell's value; one that is not a finite number is an InputError naming its file,
-    row and column (counted from 1, as the file's lines are)."""
-    if not _is_number(cell):
-        raise InputError(f"{path}: row {row}, column {column}: {cell.strip()!r} is not a number")
-    value = float(cell)
-    if not math.isfinite(value):
-        raise InputError(f"{path}: row {row}, column {column}: {cell.strip()!r} is not a "
-                         "finite number")
-    return value
+from .tables import InputError, cell_value, check_file, csv_rows, is_number, read_table
 
 
 def _to_stderr(line):
     """Progress lines go to standard error: standard output holds the answer."""
     print(line, file=sys.stderr, flush=True)
-
-
-def _is_number(cell):
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
 
 
 def _sizes(text):
@@ -139,6 +74,12 @@ def parser():
     p.add_argument("x", help="samples of X: .npy or .csv, one row per sample")
     p.add_argument("y", help="samples of Y, row i paired with row i of X")
     add_estimator_options(p)
+    header = p.add_mutually_exclusive_group()
+    header.add_argument("--header", action="store_true", default=None,
+                        help="row 1 of a CSV file holds column names (default: detected; "
+                             "an error when row 1 could be either)")
+    header.add_argument("--no-header", dest="header", action="store_false",
+                        help="row 1 of a CSV file is data")
     p.add_argument("--json", action="store_true", help="print a JSON object instead")
     p.add_argument("--bits", action="store_true", help="report in bits instead of nats")
     p.add_argument("--plot", metavar="FILE.png", help="draw the training curve to this PNG")
@@ -153,7 +94,7 @@ def _error(what, text):
 def run_estimate(argv):
     args = parser().parse_args(argv)
     try:
-        x, y = read_table(args.x), read_table(args.y)
+        x, y = read_table(args.x, args.header), read_table(args.y, args.header)
         x, y = check_pair(x, y, names=(args.x, args.y))
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
@@ -213,9 +154,8 @@ def bmi_parser():
 def read_bmi_samples(path, seed, dim_x, dim_y):
     """(x, y) of one seed from bmi's samples.csv: columns seed, X1..X<dim_x>, Y1..Y<dim_y>
     (in any order; the suffixes count from 1)."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    rows = _csv_rows(path)
+    check_file(path)
+    rows = csv_rows(path)
     header = [c.strip() for c in rows[0]]
     want = ["seed"] + [f"X{i}" for i in range(1, dim_x + 1)] + \
         [f"Y{i}" for i in range(1, dim_y + 1)]
@@ -231,11 +171,11 @@ def read_bmi_samples(path, seed, dim_x, dim_y):
         if len(row) != len(header):
             raise InputError(f"{path}: row {line} has {len(row)} columns, the header has "
                              f"{len(header)}")
-        values = [_cell(path, line, k + 1, row[k]) for k in index]
+        values = [cell_value(path, line, k + 1, row[k]) for k in index]
         if values[0] == seed:
             picked.append(values[1:])
     if not picked:
-        seeds = sorted({float(r[index[0]]) for r in rows[1:] if _is_number(r[index[0]])})
+        seeds = sorted({float(r[index[0]]) for r in rows[1:] if is_number(r[index[0]])})
         raise InputError(f"{path}: no rows of seed {seed} (the file has seeds "
                          f"{', '.join(f'{s:g}' for s in seeds) or 'none'})")
     a = np.array(picked)
@@ -309,10 +249,15 @@ def usage():
 
 def console():
     """The `minimi` command and `python -m minimi`: tune this process for training speed
-    (minimi/tuning.py), then run main()."""
-    from .tuning import tune_process
+    and its output streams for logs and pipes (minimi/tuning.py), then run main()."""
+    from .tuning import command_streams, quiet_broken_pipe, tune_process
     tune_process()
-    return main()
+    broken_pipe = command_streams()
+    try:
+        return main()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return broken_pipe
 
 
 def main(argv=None):

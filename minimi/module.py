@@ -100,7 +100,11 @@ class Module:
     def load(self, path):
         """Load a checkpoint written by save(); corrupt or mismatched files raise ValueError."""
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError(f"a single array ({archive.dtype} {archive.shape}), not an "
+                                 ".npz of named parameters as Module.save writes")
+            with archive:
                 state = {name: archive[name] for name in archive.files}
         except FileNotFoundError:
             raise

@@ -43,6 +43,9 @@ def _as_array(data, dtype=None):
     if backend.get_array_module(data) is not xp:  # NumPy data on a GPU run, or the reverse
         data = backend.to_numpy(data)
     data = xp.asarray(data)
+    if data.dtype == object:  # None or mixed values: astype would turn None into NaN
+        raise TypeError(f"Tensor: the data is not numbers (it holds None or mixed values: "
+                        f"{backend.to_numpy(data).ravel()[:4].tolist()}...)")
     if dtype is not None:
         return data.astype(dtype, copy=False)
     return data if keeps_dtype else data.astype(backend.DEFAULT_DTYPE)

@@ -22,6 +22,7 @@ Both act on this process only: the environment is left as it was.
 import ctypes
 import os
 import platform
+import sys
 
 from . import backend
 
@@ -65,6 +66,24 @@ def keep_freed_memory():
     ok &= libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)
     ok &= libc.mallopt(M_TOP_PAD, 64 << 20)
     return bool(ok)
+
+
+def command_streams():
+    """For a command's own process: progress reaches a log file line by line (standard
+    output to a file is block-buffered otherwise, and a job killed at its time limit
+    loses the tail), and a reader that closes the pipe early (`| head`) ends the
+    command quietly instead of with a traceback. Returns the exit status to use then."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    return 141  # 128 + SIGPIPE, as the shell reports a command that a closed pipe ended
+
+
+def quiet_broken_pipe():
+    """After BrokenPipeError: point standard output at /dev/null so that Python's own
+    flush at exit does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def tune_process():

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -186,3 +187,25 @@ def test_lambda_ablation_runs_the_grid_and_draws_it(c10, tmp_path):
     assert not os.path.exists(os.path.join(out, "clb"))  # never mixed into Table 2's runs
     from PIL import Image
     assert Image.open(os.path.join(out, "lambda", "lambda.png")).size == (960, 350)
+
+
+def test_a_resumed_runs_elapsed_time_counts_every_attempt(c10, tmp_path, monkeypatch):
+    out = str(tmp_path / "out")
+    argv = ["--data", c10, "--out", out, "--losses", "infonce", *TINY[:4], "--epochs", "3"]
+    real_batches = cifar.batches
+
+    def slow_batches(*args, **kwargs):          # the first attempt takes over a second
+        time.sleep(0.5)
+        return real_batches(*args, **kwargs)
+    monkeypatch.setattr(cifar, "batches", slow_batches)
+    real_save = kill_after_checkpoint(monkeypatch, cifar, 2)
+    with pytest.raises(Killed):
+        cifar.main(argv)
+    monkeypatch.setattr(cifar, "save_checkpoint", real_save)
+    monkeypatch.setattr(cifar, "batches", real_batches)
+    _, state = cifar.read_checkpoint(os.path.join(out, "slb", "cifar10_sub10000_e3_b20",
+                                                  "infonce", "seed0.ckpt.npz"))
+    assert state["elapsed_s"] >= 1.0
+    cifar.main(argv)
+    with open(os.path.join(out, "slb", "cifar10_sub10000_e3_b20", "infonce", "seed0.json")) as f:
+        assert json.load(f)["elapsed_s"] >= state["elapsed_s"]

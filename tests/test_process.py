@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -90,3 +91,37 @@ def test_the_commands_tune_the_process():
     if "unknown" in result["spin"]:
         pytest.skip("NumPy's BLAS is not OpenBLAS here")
     assert result == {"spin": "2^18 cycles", "env": None}
+
+
+def test_a_killed_command_has_already_logged_its_header(tmp_path):
+    """Standard output to a file is line-buffered in minimi's commands: a job killed at
+    its time limit keeps every line it printed (a SLURM log)."""
+    log = tmp_path / "slurm.out"
+    with open(log, "w") as out:
+        job = subprocess.Popen([sys.executable, "-m", "bench", "onehot", "--steps", "10000000",
+                                "--seed", "0", "--batch-size", "8", "--losses", "mine",
+                                "--out", str(tmp_path / "results"), "--no-report"],
+                               cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                               env={k: v for k, v in os.environ.items()
+                                    if k != "PYTHONUNBUFFERED"})
+        try:
+            for _ in range(1200):                      # until the first progress line
+                if "step 500/" in log.read_text() or job.poll() is not None:
+                    break
+                time.sleep(0.05)
+        finally:
+            job.kill()
+            job.wait()
+    text = log.read_text()
+    assert "step 500/" in text
+    assert text.index("onehot: profile quick") < text.index("step 500/")   # header first
+
+
+def test_a_closed_pipe_ends_a_listing_quietly():
+    job = subprocess.Popen([sys.executable, "-m", "bench", "onehot", "--list", "--seeds", "400"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    job.stdout.readline()
+    job.stdout.close()                                   # like `| head -1`
+    err = job.stderr.read().decode()
+    assert job.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err

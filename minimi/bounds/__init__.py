@@ -87,6 +87,8 @@ def parse(spec):
         key, eq, text = item.partition("=")
         if not eq:
             raise ValueError(f"{spec!r}: parameter {item!r} needs the form name=value")
+        if key.strip() in params:
+            raise ValueError(f"{spec!r}: parameter {key.strip()} is given twice")
         try:
             params[key.strip()] = float(text)
         except ValueError:

@@ -19,9 +19,10 @@ train    Train the critic on shuffled minibatches of the training split. Before
 judge    Score the chosen checkpoint on the test split, with a bootstrap standard
          error over its rows, and say whether the number can be trusted: status
          'untrained' (no trained checkpoint beat the untrained critic on the
-         validation split), 'diverged' (the bound went NaN/inf in training) or
-         'non_finite' (the test estimate is not finite) leave `mi` None; data
-         warnings and a training that had not settled are flagged.
+         validation split), 'diverged' (the bound went NaN/inf in training),
+         'non_finite' (the test estimate is not finite) and 'degenerate' (a column
+         the marginal map flattened: the critic saw other data) leave `mi` None;
+         other data warnings and a training that had not settled are flagged.
 """
 import math
 import time
@@ -69,28 +70,38 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
 # ---- prepare ----------------------------------------------------------------------------------
 
 class Prepared:
-    """The mapped splits {'train', 'val', 'test', 'train_sample'}: (x, y) each, and the
-    data warnings."""
+    """The mapped splits {'train', 'val', 'test', 'train_sample'}: (x, y) each, the data
+    warnings, and those of them that leave no meaningful number."""
 
-    def __init__(self, splits, notes):
-        self.splits, self.notes = splits, notes
+    def __init__(self, splits, notes, meaningless):
+        self.splits, self.notes, self.meaningless = splits, notes, meaningless
+
+
+# fewer held-out rows than this give a number that means nothing (2 test rows gave
+# 12.1 ± 6.6 nats for a true 1.02), so such a split is refused before training
+MIN_SPLIT_ROWS = 8
 
 
 def split_rows(n, test_fraction, validation_fraction, rng):
     """(train, validation, test) row indices: a random partition of range(n)."""
-    order = rng.permutation(n)
-    n_test = max(int(round(n * test_fraction)), 2)
-    n_val = max(int(round((n - n_test) * validation_fraction)), 2)
-    train = order[n_test + n_val:]
-    if len(train) < 2:
+    n_test = int(round(n * test_fraction))
+    n_val = int(round((n - n_test) * validation_fraction))
+    for name, rows, fraction in (("test_fraction", n_test, test_fraction),
+                                 ("validation_fraction", n_val, validation_fraction)):
+        if rows < MIN_SPLIT_ROWS:
+            raise ValueError(f"{name}={fraction:g} leaves {rows} of the {n} rows for that split; "
+                             f"an estimate needs at least {MIN_SPLIT_ROWS}: raise {name} or "
+                             "give more rows")
+    if n - n_test - n_val < 2:
         raise ValueError(f"{n} rows leave no training split: lower test_fraction or "
                          "validation_fraction")
-    return train, order[n_test:n_test + n_val], order[:n_test]
+    order = rng.permutation(n)
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
 def prepare(x, y, s, rng):
     train, val, test = split_rows(len(x), s.test_fraction, s.validation_fraction, rng)
-    notes = degenerate(x, y, s.marginals)
+    notes, meaningless = degenerate(x, y, s.marginals)
     for note in notes:
         warnings.warn(note, DataWarning, stacklevel=3)  # at the caller of estimate()
     fx, fy = Marginals(s.marginals, x[train]), Marginals(s.marginals, y[train])
@@ -99,7 +110,7 @@ def prepare(x, y, s, rng):
     # the training split's score (to compare with validation: overfitting shows as a gap)
     # is taken on as many training rows as the validation split has
     splits["train_sample"] = tuple(a[:len(val)] for a in splits["train"])
-    return Prepared(splits, notes)
+    return Prepared(splits, notes, meaningless)
 
 
 # ---- train ------------------------------------------------------------------------------------
@@ -173,7 +184,7 @@ def judge(data, run, s, rng, start):
 
     scores = score("test")
     mi = scores.value(run.rule)
-    status, reason = verdict(run, mi, s.bound)
+    status, reason = verdict(run, mi, s.bound, data.meaningless)
     ok = status == "ok"
     stderr = scores.bootstrap_stderr(run.rule, rng) if ok else None
     n_train, n_val, n_test = (len(data.splits[k][0]) for k in ("train", "val", "test"))
@@ -191,8 +202,10 @@ def judge(data, run, s, rng, start):
         validation=run.validation)
 
 
-def verdict(run, mi, bound):
+def verdict(run, mi, bound, meaningless=()):
     """(status, reason): 'ok' and None, or why the test estimate is not a result."""
+    if meaningless:
+        return "degenerate", f"the data leaves no meaningful number: {meaningless[0]}"
     if run.diverged_at is not None:
         return "diverged", (f"training diverged at step {run.diverged_at} (the {bound} value "
                             "or objective became NaN/inf)")

@@ -2,7 +2,7 @@
 for degenerate cases before any training.
 
     x, y = check_pair(x, y)                 # float64 (n, d) each, or a ValueError
-    notes = degenerate(x, y, "rank")        # warnings about the data, as sentences
+    notes, meaningless = degenerate(x, y, "rank")   # warnings about the data, as sentences
     fx = Marginals("rank", x[train]); fx(x[test])
 """
 import numpy as np
@@ -13,6 +13,14 @@ MARGINALS = ("rank", "standard", "none")
 def as_samples(a, name):
     """A float64 (n, d) array; 1-D becomes one column. Clear errors for bad input;
     row and column numbers count from 1."""
+    if isinstance(a, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(a)
+        if masked.any():
+            row, col = np.argwhere(masked.reshape(len(masked), -1))[0]
+            raise ValueError(f"{name}: a masked array with {int(masked.sum())} masked "
+                             f"value(s), the first at row {row + 1}, column {col + 1}: minimi "
+                             "needs complete rows; drop or fill those rows first")
+        a = np.ma.getdata(a)
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as error:  # e.g. ragged nested lists
@@ -89,10 +97,11 @@ def _dense_ranks(column):
 
 
 def degenerate(x, y, marginals, names=("x", "y")):
-    """Sentences about data that makes an estimate meaningless or misleading:
-    constant columns, columns of x and y that determine each other, and columns
-    that the marginal map in float32 flattens to a constant."""
-    notes = []
+    """(notes, meaningless): sentences about data that makes an estimate misleading
+    (constant columns, columns of x and y that determine each other) and, among
+    them, those that make any number meaningless (a column that the marginal map
+    in float32 flattens to a constant or to inf: the critic sees another data set)."""
+    notes, meaningless = [], []
     constant = [(a == a[0]).all(axis=0) for a in (x, y)]     # per column, of x and of y
     for flags, name in zip(constant, names):
         for j in np.flatnonzero(flags):
@@ -118,7 +127,8 @@ def degenerate(x, y, marginals, names=("x", "y")):
                 column = mapped[:, j]
                 flat = (column == column[0]).all() or not np.isfinite(column).all()
                 if flat and not flags[j]:
-                    notes.append(f"{name} column {j + 1}: its spread (std {a[:, j].std():.3g}) "
-                                 f"under- or overflows under marginals={marginals!r}: in float32 "
-                                 "the column becomes constant or infinite; use marginals='rank'")
-    return notes
+                    meaningless.append(
+                        f"{name} column {j + 1}: its spread (std {a[:, j].std():.3g}) under- or "
+                        f"overflows under marginals={marginals!r}: in float32 the column becomes "
+                        "constant or infinite; use marginals='rank'")
+    return notes + meaningless, meaningless

@@ -131,11 +131,32 @@ def getitem(x, index, unique=False):
     return GetItem.apply(x, index=index, unique=bool(unique))
 
 
+def _joined(op, tensors, axis, new_axis):
+    """The tensors and the axis (made non-negative) of concatenate/stack, checked: the
+    errors name the op, the axis and every shape."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    shapes = [tuple(t.shape) for t in tensors]
+    ndim = len(shapes[0]) + new_axis
+    if not isinstance(axis, int) or not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis!r} is out of range for shapes {shapes} "
+                         f"(the result has {ndim} dimensions)")
+    axis %= ndim
+    others = [s[:axis] + s[axis + 1:] for s in shapes] if not new_axis else shapes
+    if len(set(map(len, shapes))) > 1 or len(set(others)) > 1:
+        raise ValueError(f"{op}: shapes {shapes} do not match"
+                         + ("" if new_axis else f" outside axis {axis}"))
+    return tensors, axis
+
+
 def concatenate(tensors, axis=0):
+    tensors, axis = _joined("concatenate", tensors, axis, new_axis=0)
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
+    tensors, axis = _joined("stack", tensors, axis, new_axis=1)
     return Stack.apply(*tensors, axis=axis)
 
 

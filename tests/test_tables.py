@@ -1,0 +1,92 @@
+"""Reading CSV files as Excel, pandas and R write them (minimi/tables.py): every row
+read as written, or an error that names the file, the row and the flag that settles it.
+
+The pandas files are the exact text pandas 3.1.1 wrote (to_csv, checked in a
+throwaway environment); the Excel and R ones follow those tools' defaults: Excel's
+"CSV UTF-8" starts with a byte-order mark and ends lines with CRLF, its plain
+"CSV" is Windows-1252; R's write.csv quotes names and writes row names first.
+"""
+import numpy as np
+import pytest
+
+from minimi import cli
+from minimi.tables import InputError, read_table
+
+DATA = [[0.5, 1.25], [2.0, -3.5], [4.0, 0.125]]
+DATA_TEXT = "0.5,1.25\n2.0,-3.5\n4.0,0.125\n"
+
+
+def _file(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("excel_bom_no_header.csv", b"\xef\xbb\xbf" + DATA_TEXT.replace("\n", "\r\n").encode()),
+    ("excel_bom_header.csv", b"\xef\xbb\xbfx,y\r\n" + DATA_TEXT.replace("\n", "\r\n").encode()),
+    ("pandas_named.csv", "a,b\n" + DATA_TEXT),
+    ("pandas_unnamed_columns.csv", "0,1\n" + DATA_TEXT),          # to_csv(index=False)
+    ("pandas_utf8_sig.csv", b"\xef\xbb\xbfa,b\n" + DATA_TEXT.encode()),
+    ("r_no_rownames.csv", '"x","y"\n' + DATA_TEXT),                  # write.csv(row.names=FALSE)
+    ("numpy_savetxt.csv", DATA_TEXT),
+])
+def test_every_row_is_read_as_written(tmp_path, name, content):
+    np.testing.assert_array_equal(read_table(_file(tmp_path, name, content)), DATA)
+
+
+def test_a_pandas_series_header_above_decimals_is_a_header(tmp_path):
+    path = _file(tmp_path, "series.csv", "0\n0.5\n1.5\n")         # Series.to_csv(index=False)
+    np.testing.assert_array_equal(read_table(path), [[0.5], [1.5]])
+
+
+@pytest.mark.parametrize("name, content, message", [
+    # pandas: integer data under its column-number header: could be either
+    ("pandas_ints.csv", "0,1\n1,4\n2,0\n3,3\n", r"row 1 \(0,1\) may be a header"),
+    ("pandas_int_series.csv", "0\n0\n1\n1\n", r"row 1 \(0\) may be a header"),
+    # the index / row names as a first column without a name
+    ("pandas_index.csv", ",a,b\n0,0.5,1.25\n1,2.0,-3.5\n", "the first column has no name"),
+    ("r_rownames.csv", '"","x","y"\n"1",0.5,1.25\n"2",2,-3.5\n', "the first column has no name"),
+    # a missing value in row 1 is a refused cell, not a header
+    ("r_na_first.csv", "NA,1.25\n2.0,-3.5\n", r"row 1, column 1: 'NA' is not a number \(if row 1"),
+    ("pandas_nan.csv", "a,b\n1.0,2.0\n,3.0\n", "row 3, column 1: '' is not a number"),
+    ("mixed.csv", "x,1\n2.0,-3.5\n", "row 1 mixes numbers and text"),
+    ("excel_ansi.csv", "temp\xe9rature,y\n1,2\n".encode("cp1252"),
+     r"not UTF-8 text \(byte 5 is b'\\xe9'\); save it as UTF-8"),
+])
+def test_what_could_be_either_is_an_error_naming_file_row_and_flag(tmp_path, name, content,
+                                                                   message):
+    path = _file(tmp_path, name, content)
+    with pytest.raises(InputError, match=f"{name}: .*{message}"):
+        read_table(path)
+
+
+def test_the_header_flags_settle_it(tmp_path):
+    path = _file(tmp_path, "ints.csv", "0,1\n1,4\n2,0\n")
+    np.testing.assert_array_equal(read_table(path, header=True), [[1, 4], [2, 0]])
+    np.testing.assert_array_equal(read_table(path, header=False), [[0, 1], [1, 4], [2, 0]])
+    named = _file(tmp_path, "named.csv", "a,b\n1,2\n")
+    with pytest.raises(InputError, match=r"named.csv: row 1, column 1: 'a' is not a number"):
+        read_table(named, header=False)
+
+
+def test_a_folder_named_like_a_file_is_named(tmp_path):
+    (tmp_path / "x.csv").mkdir()
+    with pytest.raises(InputError, match="x.csv: is a folder, not a file"):
+        read_table(str(tmp_path / "x.csv"))
+
+
+def test_the_command_takes_header_flags(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (80, 2))
+    np.save(tmp_path / "x.npy", x.astype(float))
+    text = "0,1\n" + "".join(f"{a},{b}\n" for a, b in x)     # integer data: could be either
+    y = _file(tmp_path, "y.csv", text)
+    assert cli.main(["estimate", str(tmp_path / "x.npy"), y, "--quiet"]) == 2
+    assert "pass --header if row 1 holds column names" in capsys.readouterr().err
+    # as data, the file has one row more than x.npy; as a header, the rows pair up
+    assert cli.main(["estimate", str(tmp_path / "x.npy"), y, "--no-header", "--quiet"]) == 2
+    assert "x.npy has 80 rows and" in capsys.readouterr().err
+    code = cli.main(["estimate", str(tmp_path / "x.npy"), y, "--header", "--quiet",
+                     "--steps", "20", "--eval-every", "10"])
+    assert code in (cli.EXIT_OK, cli.EXIT_FLAGGED, cli.EXIT_NO_ESTIMATE)
