@@ -301,7 +301,7 @@ def main(argv=None, experiment="slb"):
     args = runner.parse_args(parser, argv)
     if args.lam and min(args.lam) < 0:
         parser.error(f"--lam: λ must be ≥ 0, got {min(args.lam):g}")
-    runner.check_out(args.out, create=not args.list)
+    runner.check_out(args.out, create=False)  # made once the data and sizes are checked
     if args.device:
         mm.backend.use_device(args.device)
     if not args.data:
@@ -340,6 +340,7 @@ def main(argv=None, experiment="slb"):
               "network": "SmallCNN", "profile": args.profile,
               "params": bounds.make(name, **params).params})
             for name, params in losses for seed in seeds]
+    runner.check_out(args.out, create=not args.list)
     todo = runner.plan(args.out, experiment, grid, args)
     if args.list:
         return

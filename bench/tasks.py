@@ -12,9 +12,12 @@ truth with a panel per bound family.
 """
 import argparse
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -114,9 +117,9 @@ def main(argv=None):
                                         "--list shows them")
     parser.add_argument("--steps", type=runner.positive(int),
                         help="the estimator's most training steps (default: its own, 5000)")
-    parser.add_argument("--jobs", type=runner.positive(int), default=os.cpu_count() or 1,
+    parser.add_argument("--jobs", type=runner.positive(int), default=minimi.backend.cpus(),
                         help="estimates run at once, in worker processes sharing the cores "
-                             "(default: one per core)")
+                             "(default: one per CPU this process may use)")
     args = runner.parse_args(parser, argv)
     make_tasks, default_seeds, default_samples = PROFILES[args.profile]
     samples = args.samples or default_samples
@@ -177,12 +180,35 @@ def _finished(work, jobs):
         for planned, args in work:
             yield planned, estimate_run(*args)
         return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, minimi.backend.cpus() // jobs)
     with _threads_for_workers(threads), \
-            ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(estimate_run, *args): planned for planned, args in work}
         for future in as_completed(futures):
             yield futures[future], future.result()
+
+
+def _die_with_parent(parent):
+    """In a worker: end when the parent process ends (killed, or at a time limit), so
+    that no orphan computes for nobody. The parent writes each result as it finishes,
+    so nothing finished is lost."""
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the call above
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent):
+    """Elsewhere than Linux: poll for the parent's end."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 # ---- summary and figure ---------------------------------------------------------------------

@@ -209,8 +209,12 @@ def threads():
     CPUs this process may run on (a SLURM job's --cpus-per-task, taskset), not the
     machine's count."""
     value = os.environ.get("MINIMI_THREADS", "")
-    if value.strip():
-        return max(1, int(value))
+    return max(1, int(value)) if value.strip() else cpus()
+
+
+def cpus():
+    """How many CPUs this process may run on (a SLURM job's --cpus-per-task, taskset),
+    not the machine's count."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # macOS and Windows have no affinity call

@@ -203,11 +203,16 @@ def test_a_kill_while_writing_a_checkpoint_keeps_the_previous_one(c10, tmp_path,
 @pytest.mark.parametrize("argv, message", [
     (["--batch-size", "500"], "--batch-size 500 is larger than the 100 training images"),
     (["--train-subset", "30", "--batch-size", "40"], "larger than the 30 training images"),
+    (["--data-is-broken"], "data_batch_3: missing"),
 ])
-def test_cifar_sizes_are_checked_before_training(c10, tmp_path, argv, message):
+def test_cifar_sizes_and_data_are_checked_before_anything_is_written(c10, tmp_path, argv,
+                                                                     message):
+    if argv == ["--data-is-broken"]:
+        os.remove(os.path.join(c10, "data_batch_3"))
+        argv = []
     with pytest.raises(runner.BadInput, match=message):
         cifar.main(["--data", c10, "--out", str(tmp_path / "out"), "--losses", "mine", *argv])
-    assert not os.path.exists(tmp_path / "out" / "slb")
+    assert not os.path.exists(tmp_path / "out")            # not even an empty --out
 
 
 def test_cifar_negative_subset_is_an_argument_error(c10, tmp_path, capsys):

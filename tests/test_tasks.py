@@ -64,3 +64,49 @@ def test_the_table_bolds_close_estimates_and_counts_failures(tmp_path):
     assert "| nwj | 0.300 | 0/1 | diverged 1 | 1 |" in summary
     with open(tmp_path / "tasks" / "normal-dense-5x5-1nats_n100" / "nwj" / "seed0.json") as f:
         assert json.load(f)["final"]["mi"] is None
+
+
+def _children(pid):
+    """PIDs of a process's children (Linux /proc)."""
+    found = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found |= {int(p) for p in f.read().split()}
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"   # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc")
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parent = subprocess.Popen([sys.executable, "-m", "bench", "tasks", "--out", str(tmp_path),
+                               "--samples", "2000", "--seeds", "20", "--jobs", "2",
+                               "--losses", "mine", "--tasks", "normal-sparse-2x2-1nats",
+                               "--no-report"], cwd=root, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        workers = set()
+        while len(workers) < 2 and time.time() < deadline and parent.poll() is None:
+            time.sleep(0.2)
+            workers = {p for p in _children(parent.pid) if _alive(p)}
+        assert len(workers) >= 2, "the workers did not start"
+        time.sleep(1.0)                                    # they are computing now
+    finally:
+        parent.send_signal(signal.SIGKILL)                 # as a scheduler kills a job
+        parent.wait()
+    deadline = time.time() + 20
+    while any(_alive(p) for p in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers)
