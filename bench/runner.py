@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+import zipfile
 
 import numpy as np
 
@@ -270,8 +271,7 @@ def plan(out, experiment, runs, args):
         print(f"{experiment}: {len(grid)} runs" + (f"; task {k}/{n} has {len(mine)}"
                                                    if getattr(args, "task", None) else ""))
         for p in mine:
-            print(f"{p.index:5d}  {p.label:50s}  "
-                  f"{'done' if os.path.exists(p.path) else 'to do'}  {p.path}")
+            print(f"{p.index:5d}  {p.label:50s}  {run_status(p):24s}  {p.path}")
         return []
     todo, problems = [], []
     for p in mine:
@@ -292,6 +292,28 @@ def plan(out, experiment, runs, args):
     if problems:
         raise BadInput("\n".join(problems))
     return todo
+
+
+def run_status(p):
+    """What --list says of a planned run: done, unreadable, other settings, resumes after
+    epoch k (a checkpoint beside the run file), or to do."""
+    if os.path.exists(p.path):
+        try:
+            recorded = read_run(p.path)["config"]
+        except BadInput:
+            return "unreadable"
+        return "other settings" if config_differences(recorded, p.config) else "done"
+    checkpoint = p.path[:-len(".json")] + ".ckpt.npz"
+    if not os.path.exists(checkpoint):
+        return "to do"
+    try:
+        with np.load(checkpoint, allow_pickle=False) as archive:
+            state = json.loads(str(archive["state"]))
+        if config_differences(state.get("config", {}), p.config):
+            return "checkpoint: other settings"
+        return f"resumes after epoch {int(state['epoch'])}"
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+        return "unreadable checkpoint"
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -380,17 +402,44 @@ def run_path(out, experiment, setting, name, params, seed):
 
 
 def load_runs(out, experiment):
-    """Every run file of an experiment (unreadable ones are reported and left out)."""
-    runs, root = [], os.path.join(out, experiment)
+    """Every run file of an experiment, checked as a report needs them: a report averages
+    the seeds of one (setting, loss), so runs that share them must share every other
+    setting too, and each file must say what its place in the folder says. An
+    unreadable file, or runs that differ, stop the report with an error naming the
+    files (and the differing keys)."""
+    runs, root, problems = [], os.path.join(out, experiment), []
+    first = {}  # (setting, loss) -> (path, config) of the first run seen
     for folder, _, files in sorted(os.walk(root)):
         for name in sorted(files):
-            if name.startswith("seed") and name.endswith(".json"):
-                path = os.path.join(folder, name)
-                try:
-                    with open(path) as f:
-                        runs.append(json.load(f))
-                except (OSError, json.JSONDecodeError) as error:
-                    print(f"warning: cannot read {path}: {error}", file=sys.stderr)
+            if not (name.startswith("seed") and name.endswith(".json")):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                run = read_run(path)
+            except BadInput as error:
+                problems.append(str(error))
+                continue
+            expected = run_path(out, experiment, run["setting"], run["loss_name"],
+                                run["loss_params"], run["seed"])
+            if os.path.normpath(expected) != os.path.normpath(path):
+                problems.append(f"{path}: the file says it is {expected} (setting, loss or "
+                                "seed edited or moved)")
+                continue
+            key = (run["setting"], run["loss"])
+            if key in first:
+                differ = config_differences(run["config"], first[key][1])
+                if differ:
+                    text = ", ".join(f"{k}={a!r} here, {b!r} there" for k, (a, b) in differ.items())
+                    problems.append(f"{path}: made with other settings than {first[key][0]} "
+                                    f"({text}); a report averages only runs that differ in "
+                                    "their seed: redo one with --force, or report them from "
+                                    "separate --out folders")
+                    continue
+            else:
+                first[key] = (path, run["config"])
+            runs.append(run)
+    if problems:
+        raise BadInput("\n".join(problems))
     return runs
 
 

@@ -2,6 +2,7 @@
 resume only with the same settings, corrupt files named, --task shares, --list."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -232,3 +233,53 @@ def test_lambda_has_its_own_help_and_reports_on_its_out(c10, tmp_path, capsys):
     cifar.main_lambda(["--data", c10, f"--out={out}", "--losses", "remine", "--lam", "0.1",
                        "--epochs", "1", "--batch-size", "20", "--seed", "0"])
     assert (out / "lambda" / "lambda.png").exists() and not os.path.exists("results/lambda")
+
+
+# ---- reports and --list say what the files hold ------------------------------------------------
+
+def test_a_report_refuses_to_average_runs_made_with_other_settings(tmp_path):
+    """The reported case: seeds 0-1 at 200 steps, then seed 0 again at 100 with --force;
+    the one-hot folder name holds the batch size alone."""
+    onehot.main(["--out", str(tmp_path), "--steps", "20", "--seeds", "2", "--batch-size", "8",
+                 "--losses", "mine", "--no-report"])
+    with pytest.raises(runner.BadInput, match=r"seed1.json: made with other settings than "
+                                              r".*seed0.json \(steps=20 here, 10 there\)"):
+        onehot.main(["--out", str(tmp_path), "--steps", "10", "--seed", "0", "--batch-size", "8",
+                     "--losses", "mine", "--force"])
+    assert not (tmp_path / "onehot" / "summary.md").exists()
+
+
+def test_a_report_refuses_an_unreadable_or_moved_run_file(tmp_path):
+    tiny(tmp_path, losses="mine")
+    onehot.report(str(tmp_path), "onehot")                  # whole: reports
+    moved = tmp_path / "onehot/batch8/mine/seed3.json"
+    os.rename(tmp_path / "onehot/batch8/mine/seed0.json", moved)
+    with pytest.raises(runner.BadInput, match=r"seed3.json: the file says it is .*seed0.json"):
+        onehot.report(str(tmp_path), "onehot")
+    moved.write_text("{")
+    with pytest.raises(runner.BadInput, match="seed3.json: unreadable run file"):
+        onehot.report(str(tmp_path), "onehot")
+
+
+def test_list_says_what_each_run_file_holds(c10, tmp_path, monkeypatch, capsys):
+    argv = ["--out", str(tmp_path), "--steps", "5", "--batch-size", "8", "--losses", "mine",
+            "--no-report"]
+    onehot.main(argv + ["--seeds", "4"])
+    folder = tmp_path / "onehot/batch8/mine"
+    (folder / "seed1.json").write_text('{"truncated":')
+    onehot.main(argv[:2] + ["--steps", "7", "--batch-size", "8", "--losses", "mine",
+                            "--no-report", "--seed", "2", "--force"])
+    os.remove(folder / "seed3.json")
+    capsys.readouterr()
+    onehot.main(argv + ["--seeds", "4", "--list"])
+    rows = [re.match(r"\s*\d+\s+batch8 mine (seed\d)\s+(.+?)\s+(\S+)$", line)
+            for line in capsys.readouterr().out.splitlines()[1:]]
+    status = {row.group(1): row.group(2) for row in rows}
+    assert status == {"seed0": "done", "seed1": "unreadable", "seed2": "other settings",
+                      "seed3": "to do"}
+    out = str(tmp_path / "cifar")
+    cut_after_first_epoch(monkeypatch)
+    with pytest.raises(Killed):
+        cifar.main(["--data", c10, "--out", out, *TINY])
+    cifar.main(["--data", c10, "--out", out, *TINY, "--list"])
+    assert "resumes after epoch 1" in capsys.readouterr().out
