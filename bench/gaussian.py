@@ -35,6 +35,14 @@ def rho_for(mi, dim=DIM):
     return math.sqrt(1.0 - math.exp(-2.0 * mi / dim))
 
 
+def sample(rng, mi, n):
+    """n fresh pairs (x, y), float32 (n, DIM) each, with I(X; Y) = mi nats."""
+    rho = rho_for(mi)
+    x = rng.standard_normal((n, DIM)).astype(np.float32)
+    y = (rho * x + math.sqrt(1.0 - rho ** 2) * rng.standard_normal((n, DIM))).astype(np.float32)
+    return x, y
+
+
 def make_critic(kind, hidden, seed):
     rng = np.random.default_rng(1000 + seed)
     if kind == "concat":
@@ -49,11 +57,9 @@ def train(run, name, params, seed, critic_kind, hidden, levels, steps_per_level,
     loss = bounds.make(name, **params)
     step = 0
     for mi in levels:
-        rho, noise = rho_for(mi), math.sqrt(1.0 - rho_for(mi) ** 2)
         for _ in range(steps_per_level):
             step += 1
-            x = rng.standard_normal((batch_size, DIM)).astype(np.float32)
-            y = (rho * x + noise * rng.standard_normal((batch_size, DIM))).astype(np.float32)
+            x, y = sample(rng, mi, batch_size)
             result = loss(critic(mm.Tensor(x), mm.Tensor(y)))
             run.extra("true_mi", mi)
             if not run.record(step, **result.numbers()):

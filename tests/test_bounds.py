@@ -117,9 +117,15 @@ def test_regularized_value_equals_base_value(base):
         bounds.BOUNDS[base](mm.Tensor(S)).value, rel=1e-12)
 
 
-def test_js_value_is_nwj_value():
-    S = mm.Tensor(rng.standard_normal((7, 7)))
-    assert bounds.js(S).value == bounds.nwj(S).value
+def test_js_reports_the_nwj_value_and_trains_on_the_js_objective():
+    """By hand on a 2×2 matrix: S_J = (a, d), S_M = (b, c)."""
+    a, b, c, d = 1.0, -0.5, 0.25, 2.0
+    result = bounds.js(mm.Tensor(np.array([[a, b], [c, d]])))
+    nwj_value = (a + d) / 2 - (math.exp(b - 1) + math.exp(c - 1)) / 2
+    softplus = lambda t: math.log1p(math.exp(t))  # noqa: E731
+    js_objective = -(softplus(-a) + softplus(-d)) / 2 - (softplus(b) + softplus(c)) / 2
+    assert result.value == pytest.approx(nwj_value, rel=1e-12)
+    assert result.objective.item() == pytest.approx(js_objective, rel=1e-12)
 
 
 # ---- clipping -------------------------------------------------------------------------

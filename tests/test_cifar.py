@@ -209,3 +209,52 @@ def test_a_resumed_runs_elapsed_time_counts_every_attempt(c10, tmp_path, monkeyp
     cifar.main(argv)
     with open(os.path.join(out, "slb", "cifar10_sub10000_e3_b20", "infonce", "seed0.json")) as f:
         assert json.load(f)["elapsed_s"] >= state["elapsed_s"]
+
+
+@pytest.mark.parametrize("last_epoch, expected", [(0.5, 0.5), (-1.0, 0.0)])
+def test_table_mi_is_the_last_epochs_mean_clipped_at_zero(c10, tmp_path, monkeypatch,
+                                                          last_epoch, expected):
+    """Per-step values +3 in epoch 1, then `last_epoch` in epoch 2 (5 steps an epoch): the
+    run's MI is the last epoch's mean, negatives as 0 — not the mean over all epochs."""
+    import minimi as mm
+    from minimi import bounds
+    real_make, steps = cifar.bounds.make, []
+
+    def make(name, **params):
+        loss = real_make(name, **params)
+
+        def planted(scores, pairing=None, labels=None):
+            result = loss(scores, pairing, labels)
+            steps.append(1)
+            value = 3.0 if len(steps) <= 5 else last_epoch
+            return bounds.Bound(mm.Tensor(np.float32(value)), mm.Tensor(np.float32(0.0)),
+                                objective=result.objective)
+        planted.params = loss.params
+        return planted
+    monkeypatch.setattr(cifar.bounds, "make", make)
+    out = str(tmp_path / "out")
+    cifar.main(["--data", c10, "--out", out, "--losses", "mine", *TINY])
+    with open(os.path.join(out, "slb", "cifar10_sub10000_e2_b20", "mine", "seed0.json")) as f:
+        run = json.load(f)
+    assert run["curves"]["epoch_mi"] == [3.0, last_epoch]
+    assert run["final"]["mi_estimate"] == expected
+
+
+@pytest.mark.parametrize("benchmark, dataset, setting", [
+    ("slb", "cifar10", "cifar10_full_e40_b10"), ("slb", "cifar100", "cifar100_full_e100_b100"),
+    ("clb", "cifar10", "cifar10_full_e100_b10"), ("clb", "cifar100", "cifar100_full_e150_b100"),
+])
+def test_the_paper_profile_runs_the_papers_settings(tmp_path, capsys, benchmark, dataset,
+                                                     setting):
+    """docs/method.md §3: epochs and batch sizes per benchmark and data set, the whole
+    training set, λ in {0.1, 0.01, 0.001}, 5 seeds: 135 runs with renwj:target=0."""
+    data = write_cifar10(str(tmp_path)) if dataset == "cifar10" else \
+        write_cifar100(str(tmp_path), train=300)
+    main = cifar.main if benchmark == "slb" else cifar.main_clb
+    main(["--data", data, "--dataset", dataset, "--out", str(tmp_path / "out"),
+          "--profile", "paper", "--list"])
+    listing = capsys.readouterr().out
+    assert listing.startswith(f"{benchmark}: 135 runs")
+    assert f"/{setting}/" in listing
+    for lam in ("0.1", "0.01", "0.001"):
+        assert f"remine:lam={lam} seed4" in listing

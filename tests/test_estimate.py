@@ -46,13 +46,13 @@ SMALL = dict(steps=800, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bound", list(bounds.BOUNDS))
-def test_every_bound_estimates_a_known_mi_or_says_why_not(bound):
+def test_every_bound_estimates_a_known_mi(bound):
+    """An easy case (5-D Gaussian, 1 nat, 2000 rows) that every bound trains on: a
+    status other than ok here is a bug (a bound descended instead of ascended, say)."""
     x, y = gaussian_pair(1.0, 5, 2000, seed=7)
     result = minimi.estimate(x, y, bound=bound, **SMALL)
-    if result.status == "ok":
-        assert abs(result.mi - 1.0) < 0.25, str(result)
-    else:
-        assert result.mi is None and str(result).startswith("I(X;Y) could not be estimated: ")
+    assert result.status == "ok" and result.best_step > 0, str(result)
+    assert abs(result.mi - 1.0) < 0.25, str(result)
 
 
 @pytest.mark.slow

@@ -161,3 +161,37 @@ def test_remine_pins_its_second_term_and_estimates_log16(tmp_path):
     values, second = run["curves"]["value"][-200:], run["curves"]["second"][-200:]
     assert abs(np.mean(values) - math.log(16)) < 0.15
     assert abs(np.mean(second) - 2.0) < 0.3
+    # at this optimum lme(S_M) = C with off-support scores far below: 1/16 of the marginal
+    # pairs are on the support, so T(e_i, e_i) = C + log 16 there
+    final = run["final"]
+    assert final["on_support_final"] == pytest.approx(2.0 + math.log(16), abs=0.3)
+    assert final["off_support_final"] < final["on_support_final"] - 3
+
+
+@pytest.mark.parametrize("mi", [2.0, 6.0, 10.0])
+def test_the_staircase_data_hold_the_mi_they_are_logged_with(mi):
+    """The MI of the Gaussian staircase's samples, from the data alone: the 20 coordinate
+    pairs are independent bivariate normals, each with MI −½·log(1 − r²)."""
+    x, y = gaussian.sample(np.random.default_rng(0), mi, 200_000)
+    r = np.array([np.corrcoef(x[:, k], y[:, k])[0, 1] for k in range(gaussian.DIM)])
+    cross = np.corrcoef(x[:, 0], y[:, 1])[0, 1]                   # other pairs: independent
+    assert abs(cross) < 0.01
+    assert -0.5 * np.log(1 - r ** 2).sum() == pytest.approx(mi, rel=0.02)
+
+
+def test_the_paper_profiles_run_the_papers_settings(tmp_path, capsys):
+    """docs/method.md §3, read through each grid's --list: one-hot 3000 steps at batch
+    100 and 32 (C*: 1500 at 100), 5 seeds; the staircase 40→256→256→1 at batch 64, 4000
+    steps a level, 5 seeds."""
+    onehot.main(["--out", str(tmp_path), "--profile", "paper", "--losses", "mine", "--list"])
+    listing = capsys.readouterr().out
+    assert listing.startswith("onehot: 10 runs") and "batch32 mine seed4" in listing
+    onehot.main_cstar(["--out", str(tmp_path), "--profile", "paper", "--list"])
+    assert capsys.readouterr().out.startswith("cstar: 25 runs")
+    gaussian.main(["--out", str(tmp_path), "--profile", "paper", "--losses", "mine", "--list"])
+    listing = capsys.readouterr().out
+    assert "concat_h256x256_b64_" in listing and "mine seed4" in listing
+    assert "4000" in listing.split("concat_h256x256_b64_")[1].split()[0]
+    assert listing.startswith("gaussian: 5 runs")
+    assert onehot.PROFILES["onehot"]["paper"] == (5, 3000)          # (seeds, steps)
+    assert onehot.PROFILES["cstar"]["paper"] == (5, 1500)

@@ -44,8 +44,11 @@ CRITICS = [
 @pytest.mark.parametrize("make", CRITICS, ids=["separable", "concat"])
 def test_all_pairs_match_loops(make, monkeypatch):
     critic = make()
+    for p in critic.parameters():       # scores spread over units, where the rules differ
+        p.data *= 6.0
     x, y = rng.standard_normal((23, 3)), rng.standard_normal((23, 2))
     S = all_scores(critic, x, y)
+    assert abs(dv_by_loops(S) - infonce_by_loops(S)) > 0.01
     monkeypatch.setattr(heldout, "BLOCK_FLOATS", 50)  # several row blocks, one row each
     rows = heldout.row_scores(critic, x, y, max_pairs=10 ** 6, rng=rng)
     assert rows.pairs == "all" and rows.m == 22
@@ -104,12 +107,22 @@ def test_rules_at_known_optima():
     assert nce.value("infonce") == pytest.approx(truth, abs=0.05)
 
 
-def test_bootstrap_over_rows_matches_a_loop():
-    rows = heldout.RowScores(rng.standard_normal(40), rng.standard_normal(40), 39, "all")
+@pytest.mark.parametrize("rule", ["dv", "infonce"])
+def test_bootstrap_over_rows_matches_a_loop(rule):
+    """A row's a_i and b_i belong together: a resample takes both (InfoNCE pairs them
+    row by row, so resampling them apart would change its spread)."""
+    a = rng.standard_normal(40)
+    rows = heldout.RowScores(a, a + 0.1 * rng.standard_normal(40), 39, "all")
     draw, again = np.random.default_rng(9), np.random.default_rng(9)
-    stderr = rows.bootstrap_stderr("dv", draw, reps=50)
+    stderr = rows.bootstrap_stderr(rule, draw, reps=50)
     idx = again.integers(0, 40, (50, 40))
-    values = [rows.a[i].mean() - math.log(np.mean(np.exp(rows.b[i]))) for i in idx]
+
+    def value(a, b):
+        if rule == "dv":
+            return a.mean() - math.log(np.mean(np.exp(b)))
+        return np.mean([ai - math.log((math.exp(ai) + 39 * math.exp(bi)) / 40)
+                        for ai, bi in zip(a, b)])
+    values = [value(rows.a[i], rows.b[i]) for i in idx]
     assert stderr == pytest.approx(np.std(values, ddof=1))
 
 
