@@ -146,6 +146,7 @@ def report(out):
         group = [r for r in runs if r["setting"] == setting]
         lines += _table(setting, group)
         figures.append(_figure(setting, group, out))
+    lines += runner.missing_lines(runs)
     lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
     path = f"{out}/gaussian/summary.md"
     runner.write_text(path, "\n".join(lines) + "\n")
@@ -163,7 +164,7 @@ def _table(setting, runs):
              f"{'→'.join(map(str, config['hidden']))}{'→1' if config['critic'] == 'concat' else ''}"
              f", batch {B}, "
              f"{config['steps_per_level']} steps per level, Adam lr {config['lr']}; "
-             f"seeds {sorted({r['seed'] for r in runs})}. Bias and variance of the per-step "
+             f"seeds present {sorted({r['seed'] for r in runs})}. Bias and variance of the per-step "
              f"values over the second half of each level, averaged over seeds "
              f"(InfoNCE cannot exceed log {B} = {math.log(B):.2f}).", ""]
     for stat in ("bias", "variance", "mse"):
@@ -181,7 +182,8 @@ def _table(setting, runs):
                 cells.append("—" if not values else _num(float(np.mean(values))))
             diverged = [f"seed {r['seed']} at step {r['diverged_at_step']}" for r in group
                         if r["status"] == "diverged"]
-            status = "diverged: " + "; ".join(diverged) if diverged else "ok"
+            status = ("diverged: " + "; ".join(diverged) if diverged else "ok") + \
+                runner.seeds_note(runs, setting, loss)
             lines.append(f"| {loss} | " + " | ".join(cells) + f" | {status} |")
         lines.append("")
     return lines

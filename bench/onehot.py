@@ -178,6 +178,7 @@ def report(out, experiment):
     path = f"{out}/{experiment}/summary.md"
     lines = (_onehot_summary if experiment == "onehot" else _cstar_summary)(runs)
     figures = (_onehot_figures if experiment == "onehot" else _cstar_figures)(runs, out)
+    lines += runner.missing_lines(runs)
     lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
     runner.write_text(path, "\n".join(lines) + "\n")
     print(f"{experiment}: summary {path}")
@@ -202,7 +203,8 @@ def _onehot_summary(runs):
         exploded = ", ".join(str(f["exploded_at_step"]) for f in finals
                              if f["exploded_at_step"] is not None) or "—"
         lines.append(
-            f"| {_batch(setting)} | {loss} | {len(group)} ({len(diverged)}) | {nan_steps} | "
+            f"| {_batch(setting)} | {loss} | {len(group)} ({len(diverged)})"
+            f"{runner.seeds_note(runs, setting, loss)} | {nan_steps} | "
             f"{exploded} | {_mean_sd([f['abs_error_last500'] for f in finals])} | "
             f"{_mean_sd([f['first_slope_per_1000'] for f in finals])} | "
             f"{_mean_sd([f['second_slope_per_1000'] for f in finals])} | "

@@ -443,6 +443,38 @@ def load_runs(out, experiment):
     return runs
 
 
+def missing_runs(runs):
+    """{(setting, loss): [seeds it lacks]}: within a setting every loss is expected to
+    have every seed that any of its losses has (a cancelled array task, a run that
+    never finished); the reports name them."""
+    seeds, have = {}, {}
+    for r in runs:
+        seeds.setdefault(r["setting"], set()).add(r["seed"])
+        have.setdefault((r["setting"], r["loss"]), set()).add(r["seed"])
+    return {key: sorted(seeds[key[0]] - got) for key, got in have.items()
+            if seeds[key[0]] - got}
+
+
+def seeds_note(runs, setting, loss):
+    """' [k of n seeds: seed j missing]' for a report row that lacks seeds, else ''."""
+    lacking = missing_runs(runs).get((setting, loss))
+    if not lacking:
+        return ""
+    held = len({r["seed"] for r in runs if r["setting"] == setting and r["loss"] == loss})
+    return (f" [{held} of {held + len(lacking)} seeds: "
+            f"{', '.join(f'seed {s}' for s in lacking)} missing]")
+
+
+def missing_lines(runs):
+    """The summary's closing lines about incomplete rows (none when all are whole)."""
+    lacking = missing_runs(runs)
+    if not lacking:
+        return []
+    return ["", "**Incomplete rows** (a seed that other losses of the setting have): " +
+            "; ".join(f"{setting} {loss}: {', '.join(f'seed {s}' for s in seeds)}"
+                      for (setting, loss), seeds in sorted(lacking.items()))]
+
+
 def shown(value, missing="—"):
     """A number as the progress lines and summaries print it: 3 decimals, or `missing`."""
     return missing if value is None or not math.isfinite(value) else f"{value:.3f}"

@@ -232,6 +232,7 @@ def report(out):
         group = [r for r in runs if (r["config"]["samples"], r["config"]["marginals"]) == setting]
         lines += _table(group, *setting)
         figures.append(_figure(group, out, *setting))
+    lines += runner.missing_lines(runs)
     lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
     path = f"{out}/tasks/summary.md"
     runner.write_text(path, "\n".join(lines) + "\n")

@@ -283,3 +283,16 @@ def test_list_says_what_each_run_file_holds(c10, tmp_path, monkeypatch, capsys):
         cifar.main(["--data", c10, "--out", out, *TINY])
     cifar.main(["--data", c10, "--out", out, *TINY, "--list"])
     assert "resumes after epoch 1" in capsys.readouterr().out
+
+
+def test_a_summary_names_the_runs_a_row_lacks(tmp_path):
+    """A cancelled array task: seed 1 of nwj never ran while mine has seeds 0 and 1."""
+    argv = ["--out", str(tmp_path), "--steps", "5", "--batch-size", "8", "--no-report"]
+    onehot.main(argv + ["--seeds", "2", "--losses", "mine"])
+    onehot.main(argv + ["--seed", "0", "--losses", "nwj"])
+    onehot.report(str(tmp_path), "onehot")
+    summary = (tmp_path / "onehot" / "summary.md").read_text()
+    assert "| 8 | nwj | 1 (0) [1 of 2 seeds: seed 1 missing] |" in summary
+    assert "| 8 | mine | 2 (0) |" in summary
+    assert "**Incomplete rows** (a seed that other losses of the setting have): batch8 nwj: " \
+           "seed 1" in summary
