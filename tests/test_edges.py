@@ -1,0 +1,141 @@
+"""Edge cases that one-line bugs planted in the code slipped past: each test here
+failed with its bug in place (a comparison loosened, an `or` turned `and`, a default
+flipped), and each checks the behaviour itself, not the line."""
+import math
+
+import numpy as np
+import pytest
+
+import minimi
+import minimi as mm
+from bench import gaussian
+from minimi import bounds
+from minimi.estimator import heldout, recipe
+
+
+def T(a, grad=False):
+    return mm.Tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+def test_all_pairs_are_scored_up_to_the_budget_and_sampled_beyond_it():
+    critic = mm.SeparableCritic(2, 2, hidden=(4,), embed_dim=3, rng=0)
+    x = np.random.default_rng(0).standard_normal((10, 2))
+    assert heldout.row_scores(critic, x, x, 10 * 9, np.random.default_rng(0)).pairs == "all"
+    assert heldout.row_scores(critic, x, x, 10 * 9 - 1,
+                              np.random.default_rng(0)).pairs == "sampled"
+
+
+def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
+    """The value stays finite while the objective goes NaN: still diverged."""
+    real_make, calls = bounds.make, []
+
+    def make(name, **params):
+        loss = real_make(name, **params)
+
+        def planted(scores, pairing=None, labels=None):
+            result = loss(scores, pairing, labels)
+            calls.append(1)
+            if len(calls) == 3:
+                result.objective = result.objective * float("nan")
+            return result
+        planted.params = loss.params
+        return planted
+    monkeypatch.setattr(recipe.bounds, "make", make)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    result = minimi.estimate(x, x + rng.standard_normal((200, 2)), steps=20, eval_every=5)
+    assert result.status == "diverged" and result.diverged_at_step == 3 and result.mi is None
+
+
+def test_the_untrained_reason_quotes_the_best_trained_score(monkeypatch):
+    monkeypatch.setitem(heldout.RULES, "infonce", "dv")          # scored the wrong way
+    r = np.random.default_rng(0)
+    x = r.standard_normal((400, 2))
+    result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",
+                             steps=300, eval_every=50)
+    assert result.status == "untrained"
+    trained = [v for _, v in result.validation[1:] if v is not None]
+    assert f"best trained {max(trained):.3f} nats" in result.reason
+    assert f"untrained {result.validation[0][1]:.3f}" in result.reason
+
+
+def test_reductions_drop_their_axes_unless_asked():
+    x = T(np.ones((2, 3)))
+    assert mm.sum(x).shape == () and mm.mean(x, axis=0).shape == (3,)
+    assert mm.max(x, axis=1).shape == (2,) and mm.sum(x, axis=1, keepdims=True).shape == (2, 1)
+
+
+def test_concatenate_joins_along_the_first_axis_by_default():
+    assert mm.concatenate([T(np.ones((2, 3))), T(np.ones((1, 3)))]).shape == (3, 3)
+
+
+def test_ties_and_kinks_send_the_gradient_by_convention():
+    """maximum/minimum split a tie's gradient in halves; relu's derivative at 0 is 0
+    (PyTorch's conventions)."""
+    a, b = T([1.0, 2.0, 3.0], grad=True), T([1.0, 1.0, 4.0], grad=True)
+    mm.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+    a, b = T([1.0, 2.0, 3.0], grad=True), T([1.0, 1.0, 4.0], grad=True)
+    mm.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.0])
+    x = T([-1.0, 0.0, 2.0], grad=True)
+    mm.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mm.pairwise_sum(T(np.ones((2, 3))), T(np.ones((2, 4)))), "pairwise_sum: shapes"),
+    (lambda: mm.matmul(T(np.ones(3)), T(2.0)), "matmul: shapes"),
+    (lambda: bounds.nwj(T(np.zeros((2, 2))), "onehot"), "onehot pairing: scores must be a pair"),
+    (lambda: bounds.nwj((T(np.zeros(3)),), "onehot"), "onehot pairing: scores must be a pair"),
+])
+def test_misshaped_inputs_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_new_module_is_in_training_mode():
+    net = mm.MLP([2, 3, 1], rng=0)
+    assert net.training and all(layer.training for layer in net.layers)
+
+
+def test_the_staircase_levels_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        gaussian.main(["--levels", "2,0,4", "--list"])
+    assert "--levels" in capsys.readouterr().err
+
+
+def test_rank_marginals_are_normal_scores_of_the_ranks():
+    """Mid-ranks (k + ½)/(n + 1) through the normal quantile: symmetric around 0 for a
+    symmetric sample, and the median maps to exactly 0."""
+    from minimi.estimator.samples import Marginals
+    train = np.arange(1.0, 10.0)[:, None]                      # 1..9
+    mapped = Marginals("rank", train)(train)[:, 0]
+    assert mapped[4] == 0.0
+    np.testing.assert_allclose(mapped, -mapped[::-1], atol=1e-12)
+    from scipy.stats import norm
+    assert mapped[0] == pytest.approx(norm.ppf(1.0 / 10.0))   # rank 1 of 9: (0.5+0.5)/10
+    assert math.isfinite(mapped[-1])
+
+
+@pytest.mark.parametrize("lam", ["-1", "nan"])
+def test_onehot_lam_must_be_finite_and_not_negative(lam, capsys):
+    from bench import onehot
+    with pytest.raises(SystemExit):
+        onehot.main(["--lam", lam, "--list"])
+    assert "--lam: must be a finite number" in capsys.readouterr().err
+
+
+def test_onehot_logs_the_support_outputs_min_mean_max(tmp_path):
+    from bench import onehot
+    onehot.main(["--out", str(tmp_path), "--steps", "30", "--seed", "0", "--batch-size", "16",
+                 "--losses", "remine", "--no-report"])
+    import json
+    with open(tmp_path / "onehot/batch16/remine/seed0.json") as f:
+        curves = json.load(f)["curves"]
+    for part in ("on", "off"):
+        low, mean, high = (np.array(curves[f"{part}_{k}"]) for k in ("min", "mean", "max"))
+        assert (low <= mean + 1e-6).all() and (mean <= high + 1e-6).all()
+        assert (high - low).max() > 0
