@@ -1,10 +1,9 @@
 """python -m minimi estimate X Y [options]: the MI between two files of paired rows.
 
 X and Y are .npy arrays or .csv tables (a header row is detected, or set with
---header / --no-header); row i of X
-pairs with row i of Y. Prints one line, or a JSON object with --json. Bad input
-is an error that names the file and the problem, with exit code 2; the other
-exit codes are listed below.
+--header / --no-header); row i of X pairs with row i of Y. Prints one line, or a
+JSON object with --json. Bad input is an error that names the file and the
+problem, with exit code 2; the other exit codes are listed below.
 """
 import argparse
 import dataclasses

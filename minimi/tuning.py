@@ -1,4 +1,7 @@
-"""Process tuning for training speed: one explicit call, made by minimi's own commands.
+"""Process settings that minimi's own commands make, and nothing else does.
+
+tune_process() tunes the process for training speed; command_streams() makes the
+output streams fit logs and pipes.
 
 `import minimi` changes nothing outside minimi. The commands (`python -m minimi`,
 the `minimi` script, `python -m bench`) call `tune_process()` first; a script
