@@ -51,7 +51,12 @@ def test_the_reading_order_points_at_what_it_names():
         first, last = int(first), int(last)
         assert 1 <= first <= last <= len(lines), f"{path}:{first}–{last} is outside the file"
         shown = "\n".join(lines[first - 1:last])
-        for symbol in re.findall(r"`([\w.]+)`", cells.split("|")[-1]):
+        symbols = re.findall(r"`([\w.]+)`", cells.split("|")[-1])
+        if first > 1:  # the range starts where its first symbol is defined
+            assert re.match(rf"\s*(@\w+\s*)?(def|class) {symbols[0].split('.')[0]}\b",
+                            lines[first - 1]), f"README: {path}:{first} is not where " \
+                                               f"{symbols[0]} starts"
+        for symbol in symbols:
             name = symbol.split(".")[-1]
             assert re.search(rf"^\s*(def|class) {name}\b", shown, re.M), \
                 f"README: {symbol} is not defined in {path}:{first}–{last}"
