@@ -139,3 +139,18 @@ def test_onehot_logs_the_support_outputs_min_mean_max(tmp_path):
         low, mean, high = (np.array(curves[f"{part}_{k}"]) for k in ("min", "mean", "max"))
         assert (low <= mean + 1e-6).all() and (mean <= high + 1e-6).all()
         assert (high - low).max() > 0
+
+
+def test_matmul_names_both_shapes_when_they_do_not_align():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not align"):
+        mm.matmul(T(np.ones((2, 3))), T(np.ones((4, 5))))
+
+
+def test_the_small_batch_findings_speak_of_batch_32_alone(tmp_path):
+    from bench import onehot
+    onehot.main(["--out", str(tmp_path), "--steps", "5", "--seed", "0", "--batch-size", "100,32",
+                 "--losses", "mine", "--no-report"])
+    onehot.report(str(tmp_path), "onehot")
+    summary = (tmp_path / "onehot" / "summary.md").read_text()
+    assert "- Batch 32, mine: all 1 runs stayed finite" in summary
+    assert "- Batch 100" not in summary
