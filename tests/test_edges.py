@@ -148,9 +148,10 @@ def test_matmul_names_both_shapes_when_they_do_not_align():
 
 def test_the_small_batch_findings_speak_of_batch_32_alone(tmp_path):
     from bench import onehot
-    onehot.main(["--out", str(tmp_path), "--steps", "5", "--seed", "0", "--batch-size", "100,32",
-                 "--losses", "mine", "--no-report"])
+    argv = ["--out", str(tmp_path), "--steps", "5", "--losses", "mine", "--no-report"]
+    onehot.main(argv + ["--seeds", "2", "--batch-size", "32"])
+    onehot.main(argv + ["--seed", "0", "--batch-size", "100"])
     onehot.report(str(tmp_path), "onehot")
     summary = (tmp_path / "onehot" / "summary.md").read_text()
-    assert "- Batch 32, mine: all 1 runs stayed finite" in summary
+    assert "- Batch 32, mine: all 2 runs stayed finite" in summary
     assert "- Batch 100" not in summary
