@@ -145,14 +145,3 @@ def test_onehot_logs_the_support_outputs_min_mean_max(tmp_path):
 def test_matmul_names_both_shapes_when_they_do_not_align():
     with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not align"):
         mm.matmul(T(np.ones((2, 3))), T(np.ones((4, 5))))
-
-
-def test_the_small_batch_findings_speak_of_batch_32_alone(tmp_path):
-    from bench import onehot
-    argv = ["--out", str(tmp_path), "--steps", "5", "--losses", "mine", "--no-report"]
-    onehot.main(argv + ["--seeds", "2", "--batch-size", "32"])
-    onehot.main(argv + ["--seed", "0", "--batch-size", "100"])
-    onehot.report(str(tmp_path), "onehot")
-    summary = (tmp_path / "onehot" / "summary.md").read_text()
-    assert "- Batch 32, mine: all 2 runs stayed finite" in summary
-    assert "- Batch 100" not in summary

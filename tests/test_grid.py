@@ -285,14 +285,28 @@ def test_list_says_what_each_run_file_holds(c10, tmp_path, monkeypatch, capsys):
     assert "resumes after epoch 1" in capsys.readouterr().out
 
 
+def one_hot_summary(out, common, *grids):
+    """summary.md after running each grid (common options + its own)."""
+    for grid in grids:
+        onehot.main(["--out", str(out), "--no-report", *common, *grid])
+    onehot.report(str(out), "onehot")
+    return (out / "onehot" / "summary.md").read_text()
+
+
 def test_a_summary_names_the_runs_a_row_lacks(tmp_path):
     """A cancelled array task: seed 1 of nwj never ran while mine has seeds 0 and 1."""
-    argv = ["--out", str(tmp_path), "--steps", "5", "--batch-size", "8", "--no-report"]
-    onehot.main(argv + ["--seeds", "2", "--losses", "mine"])
-    onehot.main(argv + ["--seed", "0", "--losses", "nwj"])
-    onehot.report(str(tmp_path), "onehot")
-    summary = (tmp_path / "onehot" / "summary.md").read_text()
+    summary = one_hot_summary(tmp_path, ["--steps", "5", "--batch-size", "8"],
+                              ["--seeds", "2", "--losses", "mine"],
+                              ["--seed", "0", "--losses", "nwj"])
     assert "| 8 | nwj | 1 (0) [1 of 2 seeds: seed 1 missing] |" in summary
     assert "| 8 | mine | 2 (0) |" in summary
     assert "**Incomplete rows** (a seed that other losses of the setting have): batch8 nwj: " \
            "seed 1" in summary
+
+
+def test_the_small_batch_findings_speak_of_batch_32_alone(tmp_path):
+    summary = one_hot_summary(tmp_path, ["--steps", "5", "--losses", "mine"],
+                              ["--seeds", "2", "--batch-size", "32"],
+                              ["--seed", "0", "--batch-size", "100"])
+    assert "- Batch 32, mine: all 2 runs stayed finite" in summary
+    assert "- Batch 100" not in summary
