@@ -153,7 +153,7 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
             scores = scores_of(model, x, benchmark)
             try:
                 result = loss(scores, pairing, y)
-            except bounds.NoPositivePairs:  # docs/method.md §1: a batch without a joint pair is skipped
+            except bounds.NoPositivePairs:  # no joint pair: skipped (docs/method.md §1)
                 skipped += 1
                 continue
             step += 1

@@ -164,8 +164,8 @@ def _table(setting, runs):
              f"{'→'.join(map(str, config['hidden']))}{'→1' if config['critic'] == 'concat' else ''}"
              f", batch {B}, "
              f"{config['steps_per_level']} steps per level, Adam lr {config['lr']}; "
-             f"seeds present {sorted({r['seed'] for r in runs})}. Bias and variance of the per-step "
-             f"values over the second half of each level, averaged over seeds "
+             f"seeds present {sorted({r['seed'] for r in runs})}. Bias and variance of the "
+             "per-step values over the second half of each level, averaged over seeds "
              f"(InfoNCE cannot exceed log {B} = {math.log(B):.2f}).", ""]
     for stat in ("bias", "variance", "mse"):
         lines += [f"**{stat}** (levels in nats)", "",
