@@ -51,7 +51,7 @@ def add_estimator_options(p):
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         help = field.metadata["help"] + ("" if default is None else f" (default: {shown})")
         if field.name == "seed":
-            help += "; bmi: SEED"
+            help += "; minimi bmi: the --sample-seed, if given"
         kind = _sizes if field.type is tuple else field.type  # the setting's annotation
         p.add_argument("--" + field.name.replace("_", "-"), dest=field.name, default=None,
                        type=kind, help=help, choices=field.metadata["choices"])
@@ -127,81 +127,106 @@ def _quiet_estimate(x, y, settings, device, progress):
 
 # ---- minimi bmi: an external estimator of the `bmi` benchmark ---------------------------------
 
-BMI_DOC = """python -m minimi bmi SAMPLES_CSV SEED DIM_X DIM_Y [estimator options]
+BMI_DOC = """python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y [estimator options]
 
-minimi as an external estimator of the Beyond Normal benchmark (the `bmi`
-package): reads the rows of seed SEED from bmi's samples.csv (header
-seed,X1..X<DIM_X>,Y1..Y<DIM_Y>), estimates I(X;Y) with minimi.estimate and prints
-one number, in nats, on standard output. Errors, data warnings and the reason
-when nothing could be estimated go to standard error; then the exit status is
-2 (bad input) or 3 (no estimate) and nothing is printed on standard output.
+minimi as an external estimator of the bmi benchmark (`pip install benchmark-mi`):
+reads the sample that bmi writes (bmi.utils.save_sample: columns X0..X<DIM_X-1>,
+Y0..Y<DIM_Y-1>), estimates I(X;Y) with minimi.estimate and prints one number, in
+nats, on standard output, and nothing else on either stream: bmi reads standard
+output and standard error together. A file with a seed column (bmi's development
+layout: seed, X1.., Y1..) needs --sample-seed K: the rows of seed K are used, and K
+seeds the estimator unless --seed is given.
+
+Without a number it stands behind, it prints why on standard error and nothing on
+standard output; bmi records the run as failed with that message. Exit status: 2
+bad input, 3 no estimate (diverged, untrained, ...), 4 a flagged estimate (not
+settled, or a warning about the data; --accept-flagged prints it anyway).
 """
 
 
 def bmi_parser():
     p = argparse.ArgumentParser(prog="python -m minimi bmi", description=BMI_DOC,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("samples", help="bmi's samples.csv")
-    p.add_argument("sample_seed", type=int, help="whose rows to use (the file's seed column)")
+    p.add_argument("samples", help="the sample CSV bmi wrote")
     p.add_argument("dim_x", type=int)
     p.add_argument("dim_y", type=int)
     add_estimator_options(p)
-    p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    p.add_argument("--sample-seed", type=int,
+                   help="use the rows of this seed (a file with a seed column)")
+    p.add_argument("--accept-flagged", action="store_true",
+                   help="print a flagged estimate instead of failing (exit 4)")
+    p.add_argument("--verbose", action="store_true",
+                   help="progress on stderr (bmi then cannot read the number)")
     return p
 
 
-def read_bmi_samples(path, seed, dim_x, dim_y):
-    """(x, y) of one seed from bmi's samples.csv: columns seed, X1..X<dim_x>, Y1..Y<dim_y>
-    (in any order; the suffixes count from 1)."""
-    check_file(path)
+def read_bmi_samples(path, dim_x, dim_y, sample_seed=None):
+    """(x, y) from a bmi sample CSV: columns X0..X<dim_x-1>, Y0..Y<dim_y-1> (bmi 0.1.3),
+    or X1.., Y1.. (its development layout); with a seed column, the rows of
+    `sample_seed`. Columns may come in any order."""
     rows = csv_rows(path)
     header = [c.strip() for c in rows[0]]
-    want = ["seed"] + [f"X{i}" for i in range(1, dim_x + 1)] + \
-        [f"Y{i}" for i in range(1, dim_y + 1)]
-    missing = [c for c in want if c not in header]
-    extra = [c for c in header if c not in want]
+    has_seed = "seed" in header
+    if has_seed and sample_seed is None:
+        raise InputError(f"{path}: the file has a seed column: pass --sample-seed K to say "
+                         "whose rows to use")
+    if sample_seed is not None and not has_seed:
+        raise InputError(f"{path}: --sample-seed {sample_seed} given, but the file has no seed "
+                         "column")
+    base = 0 if "X0" in header or "Y0" in header else 1
+    want = [f"X{i}" for i in range(base, base + dim_x)] + \
+        [f"Y{i}" for i in range(base, base + dim_y)]
+    expected = (["seed"] if has_seed else []) + want
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
     if missing or extra:
-        raise InputError(f"{path}: expected the columns seed, X1..X{dim_x}, Y1..Y{dim_y} "
+        raise InputError(f"{path}: expected the columns X{base}..X{base + dim_x - 1}, "
+                         f"Y{base}..Y{base + dim_y - 1}{' and seed' if has_seed else ''} "
                          f"(DIM_X={dim_x}, DIM_Y={dim_y}); missing {missing or 'none'}, "
                          f"unexpected {extra or 'none'}")
-    index = [header.index(c) for c in want]
+    index = [header.index(c) for c in expected]
     picked = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise InputError(f"{path}: row {line} has {len(row)} columns, the header has "
                              f"{len(header)}")
         values = [cell_value(path, line, k + 1, row[k]) for k in index]
-        if values[0] == seed:
+        if not has_seed:
+            picked.append(values)
+        elif values[0] == sample_seed:
             picked.append(values[1:])
     if not picked:
         seeds = sorted({float(r[index[0]]) for r in rows[1:] if is_number(r[index[0]])})
-        raise InputError(f"{path}: no rows of seed {seed} (the file has seeds "
-                         f"{', '.join(f'{s:g}' for s in seeds) or 'none'})")
+        raise InputError(f"{path}: no rows of seed {sample_seed} (the file has seeds "
+                         f"{', '.join(f'{s:g}' for s in seeds) or 'none'})" if has_seed else
+                         f"{path}: a header but no rows")
     a = np.array(picked)
     return a[:, :dim_x], a[:, dim_x:]
 
 
 def run_bmi(argv):
+    from .bmi_adapter import NoEstimate, checked_estimate
     args = bmi_parser().parse_args(argv)
     try:
         for name in ("dim_x", "dim_y"):
             if getattr(args, name) < 1:
                 raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
-        x, y = read_bmi_samples(args.samples, args.sample_seed, args.dim_x, args.dim_y)
-        progress = _to_stderr if args.verbose else None
-        result = _quiet_estimate(x, y, estimator_settings(args, seed=args.sample_seed),
-                                 args.device, progress)
+        check_file(args.samples)
+        x, y = read_bmi_samples(args.samples, args.dim_x, args.dim_y, args.sample_seed)
+        x, y = check_pair(x, y, names=("X", "Y"))
+        settings = estimator_settings(args, seed=args.sample_seed or 0).check()
     except (InputError, ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT
-    for note in result.warnings:
-        print(f"minimi bmi: warning: {note}", file=sys.stderr)
-    if result.status != "ok":
-        _error("bmi", f"no estimate: {result.reason}")
-        return EXIT_NO_ESTIMATE
-    if not result.settled:
-        print("minimi bmi: warning: the validation estimate was still rising at the last step "
-              f"({result.steps_run} steps); try --steps", file=sys.stderr)
+    try:
+        result = checked_estimate(x, y, settings, args.accept_flagged, args.device,
+                                  _to_stderr if args.verbose else None)
+    except NoEstimate as error:
+        _error("bmi", error)
+        return EXIT_NO_ESTIMATE if str(error).startswith("no estimate") else EXIT_FLAGGED
+    except (ValueError, RuntimeError) as error:
+        _error("bmi", error)
+        return EXIT_BAD_INPUT
     print(repr(result.mi))
     return EXIT_OK
 
@@ -234,8 +259,7 @@ def run_doctor(argv):
 
 COMMANDS = {
     "estimate": ("estimate I(X;Y) from two files of paired rows", run_estimate),
-    "bmi": ("an external estimator for the bmi benchmark: SAMPLES_CSV SEED DIM_X DIM_Y",
-            run_bmi),
+    "bmi": ("an external estimator for the bmi benchmark: SAMPLE_CSV DIM_X DIM_Y", run_bmi),
     "doctor": ("check versions, the device, a GEMM rate and a gradient check", run_doctor),
 }
 

@@ -33,8 +33,10 @@ class InputError(Exception):
 def check_file(path):
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
-    if not os.path.isfile(path):
+    if os.path.isdir(path):
         raise InputError(f"{path}: is a folder, not a file")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: is not a regular file")
 
 
 def read_table(path, header=None):
