@@ -31,6 +31,8 @@ def test_an_unknown_setting_lists_the_settings():
     x, y = _pair()
     with pytest.raises(TypeError, match="unknown setting.*'hiden'.*hidden, embed_dim"):
         minimi.estimate(x, y, hiden=(8,))
+    with pytest.raises(TypeError, match="settings must be a minimi.Settings or None, got 'nwj'"):
+        minimi.estimate(x, y, "nwj")              # the bound goes by name
 
 
 def test_a_masked_array_keeps_its_mask_meaning():

@@ -53,6 +53,9 @@ class Settings:
     def of(cls, settings=None, **changes):
         """`settings` (or the defaults) with `changes`; a name that is not a setting is
         a TypeError that lists the settings."""
+        if settings is not None and not isinstance(settings, cls):
+            raise TypeError(f"settings must be a minimi.Settings or None, got {settings!r}; "
+                            "single settings go by name: estimate(x, y, bound='nwj')")
         unknown = [name for name in changes if name not in cls.names()]
         if unknown:
             raise TypeError(f"unknown setting(s) {', '.join(map(repr, unknown))}: the settings "
