@@ -310,3 +310,13 @@ def test_the_small_batch_findings_speak_of_batch_32_alone(tmp_path):
                               ["--seed", "0", "--batch-size", "100"])
     assert "- Batch 32, mine: all 2 runs stayed finite" in summary
     assert "- Batch 100" not in summary
+
+
+def test_option_values_may_start_with_a_minus(tmp_path, capsys):
+    """argparse takes '-1/2' for an option; the grids attach it to its option, so the
+    error is about the value, and negative targets are accepted."""
+    with pytest.raises(SystemExit):
+        onehot.main(["--out", str(tmp_path), "--task", "-1/2", "--list"])
+    assert "expected K/N with 0 <= K < N" in capsys.readouterr().err
+    onehot.main_cstar(["--out", str(tmp_path), "--targets", "-5", "--seed", "0", "--list"])
+    assert "target=-5" in capsys.readouterr().out
