@@ -43,11 +43,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minimi.tuning import command_streams, quiet_broken_pipe, tune_process
-    tune_process()  # the speed figures are measured with it (minimi/tuning.py)
-    broken_pipe = command_streams()  # progress reaches a SLURM log as it is printed
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # python -m bench ... --list | head
-        quiet_broken_pipe()
-        sys.exit(broken_pipe)
+    from minimi.tuning import run_command
+    # tuned as the speed figures were measured; line-buffered logs; `--list | head` quiet
+    sys.exit(run_command(main))

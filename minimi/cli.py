@@ -273,14 +273,8 @@ def usage():
 def console():
     """The `minimi` command and `python -m minimi`: tune this process for training speed
     and its output streams for logs and pipes (minimi/tuning.py), then run main()."""
-    from .tuning import command_streams, quiet_broken_pipe, tune_process
-    tune_process()
-    broken_pipe = command_streams()
-    try:
-        return main()
-    except BrokenPipeError:
-        quiet_broken_pipe()
-        return broken_pipe
+    from .tuning import run_command
+    return run_command(main)
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """Process settings that minimi's own commands make, and nothing else does.
 
-tune_process() tunes the process for training speed; command_streams() makes the
-output streams fit logs and pipes.
+tune_process() tunes the process for training speed; run_command(main) does that and
+makes the output streams fit logs and pipes around a command's main().
 
 `import minimi` changes nothing outside minimi. The commands (`python -m minimi`,
 the `minimi` script, `python -m bench`) call `tune_process()` first; a script
@@ -71,24 +71,23 @@ def keep_freed_memory():
     return bool(ok)
 
 
-def command_streams():
-    """For a command's own process: progress reaches a log file line by line (standard
-    output to a file is block-buffered otherwise, and a job killed at its time limit
-    loses the tail), and a reader that closes the pipe early (`| head`) ends the
-    command quietly instead of with a traceback. Returns the exit status to use then."""
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(line_buffering=True)
-    return 141  # 128 + SIGPIPE, as the shell reports a command that a closed pipe ended
-
-
-def quiet_broken_pipe():
-    """After BrokenPipeError: point standard output at /dev/null so that Python's own
-    flush at exit does not raise again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 def tune_process():
     """Both settings above, for this process; returns what is in force."""
     return {"blas_idle_spin": shorten_blas_spin(), "keep_freed_memory": keep_freed_memory()}
+
+
+def run_command(main):
+    """How minimi's commands run main(): with the process tuned; with output line-buffered,
+    so that progress reaches a log file as it is printed (a job killed at its time limit
+    keeps every line); and ending quietly, status 141 (128 + SIGPIPE, as the shell
+    reports it), when the reader closes the pipe early (`| head`)."""
+    tune_process()
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    try:
+        return main()
+    except BrokenPipeError:
+        # Python flushes standard output at exit: send that to /dev/null, not the pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
