@@ -16,7 +16,7 @@ import numpy as np
 from .estimator import DataWarning, Settings, estimate
 from .estimator.samples import check_pair
 from .files import dumps
-from .tables import InputError, cell_value, check_file, csv_rows, is_number, read_table
+from .tables import InputError, cell_value, csv_rows, is_number, read_table
 
 
 def _to_stderr(line):
@@ -211,7 +211,6 @@ def run_bmi(argv):
         for name in ("dim_x", "dim_y"):
             if getattr(args, name) < 1:
                 raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
-        check_file(args.samples)
         x, y = read_bmi_samples(args.samples, args.dim_x, args.dim_y, args.sample_seed)
         x, y = check_pair(x, y, names=("X", "Y"))
         settings = estimator_settings(args, seed=args.sample_seed or 0).check()

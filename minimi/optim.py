@@ -87,16 +87,15 @@ class Adam(Optimizer):
             self._update(p.data, g, m, v, step_size, root_correction)
 
     def _moments(self, i, p):
-        """(m, v) of parameter i, made (zeros) or moved to its dtype as needed."""
+        """(m, v) of parameter i, made (zeros) or cast to its dtype as needed."""
         xp = get_array_module(p.data)
         if self.m[i] is None:
             self.m[i], self.v[i] = xp.zeros_like(p.data), xp.zeros_like(p.data)
         elif self.m[i].shape != p.shape:
             raise ValueError(f"Adam: parameter {i} changed shape from {self.m[i].shape} to "
                              f"{p.shape} since its last update; make a new optimizer")
-        elif self.m[i].dtype != p.data.dtype or get_array_module(self.m[i]) is not xp:
-            self.m[i], self.v[i] = (xp.asarray(to_numpy(a)).astype(p.data.dtype)
-                                    for a in (self.m[i], self.v[i]))
+        elif self.m[i].dtype != p.data.dtype:  # module.astype(...) since the last update
+            self.m[i], self.v[i] = self.m[i].astype(p.data.dtype), self.v[i].astype(p.data.dtype)
         return self.m[i], self.v[i]
 
     def _update(self, p, g, m, v, step_size, root_correction):
@@ -117,7 +116,7 @@ class Adam(Optimizer):
         """{'t', 'm', 'v'}: the step count and the moments of all parameters, in order,
         as flat NumPy arrays (zeros for a parameter not yet updated)."""
         def flat(moments):
-            return np.concatenate([np.zeros(p.size, dtype=to_numpy(p.data).dtype) if a is None
+            return np.concatenate([np.zeros(p.size, dtype=p.data.dtype) if a is None
                                    else to_numpy(a).reshape(-1)
                                    for p, a in zip(self.params, moments)])
         return {"t": self.t, "m": flat(self.m), "v": flat(self.v)}
