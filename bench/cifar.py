@@ -14,11 +14,9 @@ The paper trains ResNet-18 on 224-pixel images; minimi trains its SmallCNN on
 32×32 images (a documented deviation, docs/method.md §3).
 """
 import argparse
-import json
 import math
 import os
 import time
-import zipfile
 
 import numpy as np
 
@@ -214,20 +212,8 @@ def save_checkpoint(path, model, opt, rng, state, config):
     write_atomic(path, lambda f: np.savez(f, **arrays), mode="wb")
 
 
-def read_checkpoint(path):
-    """(arrays, state) of a checkpoint; an unreadable one is a BadInput naming it."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-        state = json.loads(str(arrays.pop("state")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
-        raise runner.BadInput(f"{path}: unreadable checkpoint ({type(error).__name__}: "
-                              f"{error}); --force starts the run afresh") from None
-    return arrays, state
-
-
 def resume(path, model, opt, rng):
-    arrays, state = read_checkpoint(path)
+    arrays, state = runner.read_checkpoint(path)
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")},
                           source=f"checkpoint {path}")
     opt.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("adam/")})
@@ -241,14 +227,14 @@ def check_checkpoints(todo, force):
     run's config; under --force every checkpoint of the runs to do is discarded."""
     problems = []
     for planned in todo:
-        path = checkpoint_path(planned)
+        path = planned.checkpoint
         if not os.path.exists(path):
             continue
         if force:
             os.remove(path)
             continue
         try:
-            _, state = read_checkpoint(path)
+            _, state = runner.read_checkpoint(path)
         except runner.BadInput as error:
             problems.append(str(error))
             continue
@@ -258,10 +244,6 @@ def check_checkpoints(todo, force):
                             f"{runner.differences_text(differ)}; --force starts the run afresh")
     if problems:
         raise runner.BadInput("\n".join(problems))
-
-
-def checkpoint_path(planned):
-    return planned.path[:-len(".json")] + ".ckpt.npz"
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -340,8 +322,7 @@ def main(argv=None, experiment="slb"):
               "network": "SmallCNN", "profile": args.profile,
               "params": bounds.make(name, **params).params})
             for name, params in losses for seed in seeds]
-    runner.check_out(args.out, create=not args.list)
-    todo = runner.plan(args.out, experiment, grid, args)
+    todo = runner.plan(args.out, experiment, grid, args)  # makes --out, after every check
     if args.list:
         return
     check_checkpoints(todo, args.force)
@@ -350,7 +331,7 @@ def main(argv=None, experiment="slb"):
           f"{len(todo)} of {len(grid)} runs to do")
     for planned in todo:
         run = runner.Run(planned, steps=epochs * (images // batch_size))
-        checkpoint = checkpoint_path(planned)
+        checkpoint = planned.checkpoint
         run.finish(train(run, data, benchmark, planned.name, planned.params, planned.seed,
                          epochs, batch_size, args.lr, subset, checkpoint))
         if os.path.exists(checkpoint):

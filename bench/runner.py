@@ -210,6 +210,11 @@ class Planned:
     def label(self):
         return f"{self.setting} {loss_label(self.name, self.params)} seed{self.seed}"
 
+    @property
+    def checkpoint(self):
+        """Where a run that checkpoints (CIFAR) keeps its checkpoint: beside its file."""
+        return self.path[:-len(".json")] + ".ckpt.npz"
+
 
 def check_out(out, create=True):
     """The results folder exists or can be made, and is a folder: checked before training."""
@@ -303,17 +308,28 @@ def run_status(p):
         except BadInput:
             return "unreadable"
         return "other settings" if config_differences(recorded, p.config) else "done"
-    checkpoint = p.path[:-len(".json")] + ".ckpt.npz"
-    if not os.path.exists(checkpoint):
+    if not os.path.exists(p.checkpoint):
         return "to do"
     try:
-        with np.load(checkpoint, allow_pickle=False) as archive:
-            state = json.loads(str(archive["state"]))
+        _, state = read_checkpoint(p.checkpoint)
         if config_differences(state.get("config", {}), p.config):
             return "checkpoint: other settings"
         return f"resumes after epoch {int(state['epoch'])}"
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+    except (BadInput, KeyError, TypeError, ValueError):
         return "unreadable checkpoint"
+
+
+def read_checkpoint(path):
+    """(arrays, state) of a checkpoint: an .npz whose 'state' entry is JSON; an
+    unreadable one is a BadInput naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        state = json.loads(str(arrays.pop("state")))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        raise BadInput(f"{path}: unreadable checkpoint ({type(error).__name__}: "
+                       f"{error}); --force starts the run afresh") from None
+    return arrays, state
 
 
 # ---- one run ---------------------------------------------------------------------------------

@@ -189,6 +189,9 @@ def _finished(work, jobs):
             yield futures[future], future.result()
 
 
+PR_SET_PDEATHSIG = 1  # prctl's option: a signal for this process when its parent dies
+
+
 def _die_with_parent(parent):
     """In a worker: end when the parent process ends (killed, or at a time limit), so
     that no orphan computes for nobody. The parent writes each result as it finishes,
@@ -199,9 +202,6 @@ def _die_with_parent(parent):
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # it died before the call above
         os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
 
 
 def _watch_parent(parent):
