@@ -72,10 +72,11 @@ def _value(rule, a, b, m):
 
 
 def _logsumexp(b):
-    """log Σ exp b along the last axis, shifted by the max (host arrays, float64)."""
+    """log Σ exp b along the last axis, shifted by the max; −inf entries add nothing."""
+    xp = get_array_module(b)
     top = b.max(axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.log(np.exp(b - top).sum(axis=-1)) + top[..., 0]
+    top = xp.where(xp.isfinite(top), top, 0.0)
+    return xp.log(xp.exp(b - top).sum(axis=-1)) + top[..., 0]
 
 
 def row_scores(critic, x, y, max_pairs, rng):
@@ -120,6 +121,4 @@ def row_scores(critic, x, y, max_pairs, rng):
 
 def _row_lme(S, m):
     """log((1/m) Σ_j exp S[r, j]) per row; −inf entries are left out of the sum."""
-    xp = get_array_module(S)
-    top = S.max(axis=1, keepdims=True)
-    return xp.log(xp.exp(S - top).sum(axis=1)) + top[:, 0] - math.log(m)
+    return _logsumexp(S) - math.log(m)
