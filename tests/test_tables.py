@@ -46,6 +46,7 @@ def test_a_pandas_series_header_above_decimals_is_a_header(tmp_path):
     ("pandas_int_series.csv", "0\n0\n1\n1\n", r"row 1 \(0\) may be a header"),
     # the index / row names as a first column without a name
     ("pandas_index.csv", ",a,b\n0,0.5,1.25\n1,2.0,-3.5\n", "the first column has no name"),
+    ("pandas_series_index.csv", ",y\n0,0.5\n1,2.0\n", "the first column has no name"),
     ("r_rownames.csv", '"","x","y"\n"1",0.5,1.25\n"2",2,-3.5\n', "the first column has no name"),
     # a missing value in row 1 is a refused cell, not a header
     ("r_na_first.csv", "NA,1.25\n2.0,-3.5\n", r"row 1, column 1: 'NA' is not a number \(if row 1"),
