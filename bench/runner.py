@@ -82,18 +82,20 @@ def _number(v):
     return f"{v:g}"
 
 
-def common_arguments(parser, default_losses):
+def common_arguments(parser, default_losses, profiles=("quick", "paper")):
+    """--losses (None: the profile's), --seeds/--seed, --out, --profile, --force, ..."""
     parser.add_argument("--losses", default=default_losses,
                         help=f"comma-separated bounds, each optionally with parameters, e.g. "
-                             f"renwj:target=0 or remine:lam=0.1 (default: {default_losses})")
+                             f"renwj:target=0 or remine:lam=0.1 (default: "
+                             f"{default_losses or 'the profile’s'})")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--seeds", type=positive(int), help="run seeds 0..N-1")
     group.add_argument("--seed", type=non_negative_int, help="run this seed only")
     parser.add_argument("--out", default="results", help="results folder (default: results/)")
-    parser.add_argument("--profile", choices=("quick", "paper"),
+    parser.add_argument("--profile", choices=profiles,
                         default=os.environ.get("PROFILE", "quick"),
-                        help="quick (minutes on 2 cores) or the paper's settings "
-                             "(default: $PROFILE or quick)")
+                        help="quick (minutes on 2 cores), paper (the paper's settings) or "
+                             "another of this benchmark's presets (default: $PROFILE or quick)")
     parser.add_argument("--force", action="store_true",
                         help="redo runs whose file exists (and discard their checkpoints)")
     parser.add_argument("--no-report", action="store_true",

@@ -9,7 +9,8 @@ bmi asks an estimator for `estimate_with_info(x, y)` and reads `mi_estimate`,
 `time_in_seconds` and `additional_information` from what it returns; an exception
 is recorded as a failed run with its message. So a result that may be wrong is an
 exception here, never a number: no estimate (diverged, untrained, ...), and, unless
-accept_flagged=True, an estimate that had not settled or came with a data warning.
+accept_flagged=True, a flagged estimate (result.flag_reasons: a failed check of the
+interval, not settled, a data warning).
 """
 import time
 import warnings
@@ -41,10 +42,8 @@ def checked_estimate(x, y, settings, accept_flagged=False, device=None, progress
     if result.status != "ok":
         raise NoEstimate(f"no estimate: {result.reason}")
     if result.flagged and not accept_flagged:
-        why = "; ".join(result.warnings) or (
-            f"the validation estimate was still rising at the last step ({result.steps_run} "
-            "steps): try more steps")
-        raise NoEstimate(f"the estimate {result.mi:.4f} is flagged ({why}); pass "
+        raise NoEstimate(f"the estimate {result.mi:.4f} is flagged "
+                         f"({'; '.join(result.flag_reasons)}); pass "
                          "accept_flagged=True (--accept-flagged) to take it anyway")
     return result
 

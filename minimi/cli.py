@@ -38,8 +38,8 @@ def _sizes(text):
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_ESTIMATE, EXIT_FLAGGED, EXIT_FIGURE = 0, 2, 3, 4, 5
 EXIT_CODES = """exit status: 0 an estimate; 2 bad input (nothing estimated); 3 no estimate
 (training diverged, or never beat the untrained critic); 4 an estimate with a
-flag (not settled, or a warning about the data); 5 the figure could not be
-written (the estimate was printed)."""
+flag (a failed check of its interval, not settled, or a warning about the data);
+5 the figure could not be written (the estimate was printed)."""
 
 
 def add_estimator_options(p):
@@ -139,8 +139,9 @@ seeds the estimator unless --seed is given.
 
 Without a number it stands behind, it prints why on standard error and nothing on
 standard output; bmi records the run as failed with that message. Exit status: 2
-bad input, 3 no estimate (diverged, untrained, ...), 4 a flagged estimate (not
-settled, or a warning about the data; --accept-flagged prints it anyway).
+bad input, 3 no estimate (diverged, untrained, ...), 4 a flagged estimate (a failed
+check of its interval, not settled, or a warning about the data; --accept-flagged
+prints it anyway).
 """
 
 

@@ -25,10 +25,14 @@ def gaussian_pair(mi, dim, n, seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("mi", [1.0, 3.0])
 def test_default_settings_recover_known_mi(mi):
+    """At 1 nat with the defaults, the interval too; at 3 nats the number alone."""
     x, y = gaussian_pair(mi, 5, 5000, seed=0)
-    result = minimi.estimate(x, y)
+    result = minimi.estimate(x, y, subsamples=2 if mi == 1.0 else 1)
     assert abs(result.mi - mi) < 0.15, str(result)
     assert result.status == "ok" and 0 < result.stderr < 0.15
+    if mi == 1.0:
+        assert result.ci[0] <= mi <= result.ci[1] and not result.flagged, str(result)
+        assert result.ci[1] - result.ci[0] < 0.5, str(result)   # the bench measures widths
     assert result.n_test == 1000 and result.marginals == "rank"
     assert result.pairs == "all, 999 per row" and result.scoring == "dv"
 
@@ -38,10 +42,13 @@ def test_independent_samples_give_zero():
     r = np.random.default_rng(1)
     result = minimi.estimate(r.standard_normal((5000, 5)), r.standard_normal((5000, 5)))
     assert result.status == "ok" and abs(result.mi) < 0.05, str(result)
+    # ≈ 0 is an answer, not a flag: the interval holds 0 and nothing is flagged
+    assert result.ci[0] <= 0 <= result.ci[1] and not result.flagged, str(result)
 
 
 # Cheap settings: a small critic learns a 5-D Gaussian's 1 nat in well under a second.
-SMALL = dict(steps=800, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3)
+# No subsamples: these tests are about training, not the interval (test_interval.py).
+SMALL = dict(steps=800, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3, subsamples=1)
 
 
 @pytest.mark.slow
@@ -93,7 +100,8 @@ def test_a_diverged_run_is_not_reported():
 
 def test_training_stops_once_validation_stops_improving():
     x, y = gaussian_pair(0.5, 2, 1500, seed=2)
-    result = minimi.estimate(x, y, steps=5000, eval_every=20, patience=3, hidden=(16,))
+    result = minimi.estimate(x, y, steps=5000, eval_every=20, patience=3, hidden=(16,),
+                             subsamples=1)
     steps = [s for s, _ in result.validation]
     best = max(result.validation[1:], key=lambda sv: sv[1])
     assert result.steps_run < 5000 and result.settled
@@ -106,6 +114,7 @@ def test_rank_marginals_make_the_estimate_invariant_to_monotone_maps():
     a = minimi.estimate(x, y, **settings)
     b = minimi.estimate(np.exp(x), y ** 3, **settings)
     assert a.mi == pytest.approx(b.mi, abs=1e-6)
+    assert a.ci == pytest.approx(b.ci, abs=1e-6) and len(a.subsample_mi) == 2
 
 
 def test_result_fields_and_summary():
@@ -212,9 +221,10 @@ def test_cli_prints_one_line_and_the_exit_status_says_what_it_is(files, capsys):
     assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST]) == cli.EXIT_FLAGGED
     out = capsys.readouterr().out.strip()
     assert out.startswith("I(X;Y) ≈ ") and out.count("\n") == 0
-    assert "nats (remine, separable critic, best of 30 steps" in out and "[not settled" in out
+    assert "nats, 95% interval " in out and "(remine, separable critic, best of 30 steps" in out
+    assert "[FLAGGED" in out and "not settled" in out
     # stopped early, nothing to flag: exit 0
-    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "2", "--hidden", "8",
+    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "4", "--hidden", "32",
                "--quiet"]
     assert cli.main(["estimate", files["x.npy"], files["y.csv"], *settled]) == cli.EXIT_OK
     out = capsys.readouterr().out
@@ -233,13 +243,13 @@ def test_cli_exit_3_when_nothing_could_be_estimated(files, capsys):
 def test_cli_exit_4_and_a_warning_line_for_degenerate_data(files, tmp_path, capsys):
     x = np.load(files["x.npy"])
     np.save(tmp_path / "xc.npy", np.c_[x, np.ones(len(x))])
-    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "2", "--hidden", "8",
+    settled = ["--steps", "2000", "--eval-every", "20", "--patience", "4", "--hidden", "32",
                "--quiet"]
     assert cli.main(["estimate", str(tmp_path / "xc.npy"), files["y.csv"], *settled]) == \
         cli.EXIT_FLAGGED
     captured = capsys.readouterr()
     assert "minimi estimate: warning: x column 4 is constant" in captured.err
-    assert "[warning: x column 4 is constant" in captured.out
+    assert "[FLAGGED" in captured.out and "warning: x column 4 is constant" in captured.out
 
 
 def test_cli_header_detection_gives_the_same_answer(files, capsys):

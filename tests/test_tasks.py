@@ -110,3 +110,27 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     while any(_alive(p) for p in workers) and time.time() < deadline:
         time.sleep(0.2)
     assert not any(_alive(p) for p in workers)
+
+
+def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
+    planned = runner.Planned(0, str(tmp_path), "tasks", "normal-dense-5x5-1nats_n100", loss, {},
+                             seed, {"task": "normal-dense-5x5-1nats", "family": "normal",
+                                    "truth": truth, "samples": 100, "marginals": "rank"})
+    run = runner.Run(planned, steps=1)
+    run.status = "ok" if ci else "diverged"
+    mi = None if ci is None else sum(ci) / 2
+    run.finish({"mi": mi, "error": None if mi is None else mi - truth, "settled": True,
+                "truth": truth, "ci": ci, "flagged": flagged,
+                "covered": None if ci is None else ci[0] <= truth <= ci[1]})
+
+
+def test_the_coverage_table_counts_hits_flags_and_unflagged_misses(tmp_path):
+    """Four MINE runs: covered, covered and flagged, missed, missed and flagged; one
+    NWJ run without an estimate. Widths 0.2, 0.4, 0.1, 0.3: median 0.25."""
+    for seed, (ci, flagged) in enumerate([([0.9, 1.1], False), ([0.8, 1.2], True),
+                                          ([1.1, 1.2], False), ([0.5, 0.8], True)]):
+        _interval_run(tmp_path, "mine", seed, ci, flagged)
+    _interval_run(tmp_path, "nwj", 0, None, False)
+    summary = open(tasks.report(str(tmp_path))).read()
+    assert "| MINE | 100 | 4 | 4 | 2/4 (50%) | 1/2 (50%) | 0.25 | 2/4 | 1 |" in summary
+    assert "| NWJ | 100 | 1 | 0 | — | — | — | 1/1 | 0 |" in summary

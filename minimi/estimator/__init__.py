@@ -3,7 +3,8 @@
     settings.py   Settings: every setting and its default, once
     samples.py    checks of the arrays, marginal maps, degenerate data
     heldout.py    scoring a critic on held-out rows (the reported number)
-    recipe.py     estimate(): prepare, train, judge
+    recipe.py     estimate(): prepare, train, judge; the same on disjoint parts
+    interval.py   the interval from those estimates, and its checks
     result.py     EstimateResult, DataWarning
 """
 from .recipe import estimate

@@ -2,9 +2,10 @@
 
     import minimi
     result = minimi.estimate(x, y)          # x (n, dx), y (n, dy)
-    print(result)                           # I(X;Y) ≈ 1.02 ± 0.03 nats (remine, ...)
+    print(result)                           # I(X;Y) ≈ 1.02 nats, 95% interval 0.95 to 1.10 (...)
 
-Three steps, each a function below:
+Three steps, each a function below, then the same three on disjoint parts of
+the rows for the interval (interval.py, attach_interval):
 
 prepare  Split the rows into train / validation / test (test_fraction, then
          validation_fraction of the rest); look for degenerate data; map every
@@ -34,7 +35,7 @@ from .. import backend, bounds
 from ..critics import ConcatCritic, SeparableCritic
 from ..optim import Adam
 from ..tensor import Tensor
-from . import heldout
+from . import heldout, interval
 from .result import DataWarning, EstimateResult
 from .samples import Marginals, check_pair, degenerate
 from .settings import Settings
@@ -58,13 +59,29 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     previous_device = backend.use_device(device) if device is not None else None
     try:
         start = time.perf_counter()
-        rng = np.random.default_rng(s.seed)
-        data = prepare(x, y, s, rng)
-        run = train(data, s, rng, progress, start)
-        return judge(data, run, s, rng, start)
+        result = estimate_once(x, y, s, progress)
+        rows = interval.parts(len(x), s.subsamples, s.seed) if result.status == "ok" else []
+        parts = [estimate_once(x[idx], y[idx], Settings.of(s, seed=interval.part_seed(s.seed, j)),
+                               _tagged(progress, f"subsample {j + 1} of {len(rows)}: "),
+                               warn=False)
+                 for j, idx in enumerate(rows)]
+        return attach_interval(result, parts, s, len(x), start)
     finally:
         if previous_device is not None:
             backend.use_device(previous_device)
+
+
+def _tagged(progress, tag):
+    return None if progress is None else (lambda line: progress(tag + line))
+
+
+def estimate_once(x, y, s, progress, warn=True):
+    """prepare, train, judge: the estimate on these rows, without its interval."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(s.seed)
+    data = prepare(x, y, s, rng, warn)
+    run = train(data, s, rng, progress, start)
+    return judge(data, run, s, rng, start)
 
 
 # ---- prepare ----------------------------------------------------------------------------------
@@ -99,11 +116,11 @@ def split_rows(n, test_fraction, validation_fraction, rng):
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
-def prepare(x, y, s, rng):
+def prepare(x, y, s, rng, warn=True):
     train, val, test = split_rows(len(x), s.test_fraction, s.validation_fraction, rng)
     notes, meaningless = degenerate(x, y, s.marginals)
-    for note in notes:
-        warnings.warn(note, DataWarning, stacklevel=3)  # at the caller of estimate()
+    for note in notes if warn else ():
+        warnings.warn(note, DataWarning, stacklevel=4)  # at the caller of estimate()
     fx, fy = Marginals(s.marginals, x[train]), Marginals(s.marginals, y[train])
     splits = {name: (fx(x[idx]), fy(y[idx])) for name, idx in
               (("train", train), ("val", val), ("test", test))}
@@ -187,10 +204,14 @@ def judge(data, run, s, rng, start):
     status, reason = verdict(run, mi, s.bound, data.meaningless)
     ok = status == "ok"
     stderr = scores.bootstrap_stderr(run.rule, rng) if ok else None
+    # the validation split's score of the chosen checkpoint, to compare with the test's
+    val = score("val") if ok else None
     n_train, n_val, n_test = (len(data.splits[k][0]) for k in ("train", "val", "test"))
     return EstimateResult(
         mi=mi if ok else None, stderr=stderr, rejected_mi=None if ok else finite(mi),
         unit="nats", train_mi=score("train_sample").value(run.rule) if ok else None,
+        validation_mi=val.value(run.rule) if ok else None,
+        validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -200,6 +221,34 @@ def judge(data, run, s, rng, start):
         n_validation=n_val, n_test=n_test, params=dict(run.loss.params),
         elapsed_s=round(time.perf_counter() - start, 2), curve=run.curve,
         validation=run.validation)
+
+
+def attach_interval(result, parts, s, n, start):
+    """The interval and the flags of interval.py on `result` (from the estimates on
+    `parts`); the time of the whole estimate."""
+    result.ci_level, result.subsample_mi, result.ci, result.flags = s.ci_level, None, None, []
+    if result.status == "ok":
+        z = interval.z_value(s.ci_level)
+        failed = [p for p in parts if p.status != "ok"]
+        if parts and not failed:
+            iv = interval.interval(result.mi, result.stderr, [p.mi for p in parts],
+                                   [p.stderr for p in parts], s.ci_level)
+            low, high, result.flags = iv.low, iv.high, iv.flags
+            result.subsample_mi = [p.mi for p in parts]
+        else:
+            low, high = result.mi - z * result.stderr, result.mi + z * result.stderr
+            result.flags = [
+                f"a subsample estimate failed ({failed[0].status}: {failed[0].reason})" if failed
+                else "subsamples=1: the interval covers only the test rows' noise" if
+                s.subsamples < 2 else
+                f"{n} rows are too few for {s.subsamples} subsamples of at least "
+                f"{interval.MIN_PART_ROWS} rows: the interval covers only the test rows' noise"]
+        result.flags += interval.checks(result.mi, result.stderr, low, high,
+                                        result.validation_mi, result.validation_stderr,
+                                        result.n_test, s.ci_level)
+        result.ci = [float(low), float(high)]
+    result.elapsed_s = round(time.perf_counter() - start, 2)
+    return result
 
 
 def verdict(run, mi, bound, meaningless=()):

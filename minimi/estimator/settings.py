@@ -46,6 +46,10 @@ class Settings:
                                       "centre and scale; none", MARGINALS)
     eval_every: int = _setting(100, "steps between validation scores")
     patience: int = _setting(10, "stop after this many validation scores without a better one")
+    subsamples: int = _setting(2, "for the interval the rows are also split into this many "
+                                  "disjoint parts, each estimated on its own (1: none; the "
+                                  "interval then covers only the test rows' noise, flagged)")
+    ci_level: float = _setting(0.95, "the interval's confidence level")
     max_pairs: int = _setting(None, "held-out pairs scored per split (default: 2^24 separable, "
                                     "2^20 concat; beyond it a random sample per row)")
 
@@ -89,10 +93,11 @@ class Settings:
         if self.critic == "concat" and not tuple(self.hidden):
             raise ValueError("hidden: the concat critic needs at least one hidden layer")
         for name, minimum in (("steps", 1), ("embed_dim", 1), ("batch_size", 2),
-                              ("eval_every", 1), ("patience", 1), ("seed", 0)):
+                              ("eval_every", 1), ("patience", 1), ("seed", 0),
+                              ("subsamples", 1)):
             checks.integer(name, getattr(self, name), minimum=minimum)
         checks.integer("max_pairs", self.pairs_budget(), minimum=1)
         checks.number("lr", self.lr, above=0)
-        for name in ("test_fraction", "validation_fraction"):
+        for name in ("test_fraction", "validation_fraction", "ci_level"):
             checks.number(name, getattr(self, name), above=0, below=1)
         return dataclasses.replace(self, hidden=tuple(self.hidden))
