@@ -30,23 +30,46 @@ def test_there_are_blocks_to_run():
                                                "docs/engine.md", "docs/benchmarks.md"}
 
 
+BMI = re.compile(r"^\s*(import bmi|from bmi)", re.M)    # a block about the bmi benchmark
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """Every block, started at once with one BLAS thread each, so that they run side
+    by side on the cores while the tests wait for them in turn; a bmi block runs in
+    the bmi environment (bench/bmi_env.py), or is a reason to skip."""
+    runs = {}
+    for page, line, code in BLOCKS:
+        python = sys.executable
+        if BMI.search(code):
+            from bench import bmi_env
+            try:
+                python = bmi_env.ensure()
+            except RuntimeError as error:
+                runs[page, line] = f"the released bmi cannot be installed here: {error}"
+                continue
+        runs[page, line] = subprocess.Popen(
+            [python, "-c", code], cwd=tmp_path_factory.mktemp("block"), text=True,
+            env={**os.environ, "PYTHONPATH": ROOT, "OPENBLAS_NUM_THREADS": "1"},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    yield runs
+    for run in runs.values():
+        if not isinstance(run, str):
+            run.kill()
+            run.communicate()
+
+
 @pytest.mark.slow  # some blocks train an estimator for seconds
 @pytest.mark.parametrize("page, line, code", BLOCKS,
                          ids=[f"{page}:{line}" for page, line, _ in BLOCKS])
-def test_python_block_runs_as_written(tmp_path, page, line, code):
+def test_python_block_runs_as_written(started, page, line, code):
     """Each block alone, in a fresh interpreter, in an empty folder (files it writes
     land there), with minimi importable as after `pip install .`."""
-    env = {**os.environ, "PYTHONPATH": ROOT}
-    python = sys.executable
-    if re.search(r"^\s*(import bmi|from bmi)", code, re.M):   # a block about the bmi benchmark
-        from bench import bmi_env
-        try:
-            python = bmi_env.ensure()
-        except RuntimeError as error:
-            pytest.skip(f"the released bmi cannot be installed here: {error}")
-    run = subprocess.run([python, "-c", code], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, f"{page}:{line} failed:\n{run.stderr[-2000:]}"
+    run = started[page, line]
+    if isinstance(run, str):
+        pytest.skip(run)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, f"{page}:{line} failed:\n{stderr[-2000:]}"
 
 
 def test_the_reading_order_points_at_what_it_names():
