@@ -131,6 +131,11 @@ def test_without_subsamples_the_interval_is_flagged_as_test_noise_only():
     assert "FLAGGED" in result.summary()
     result = minimi.estimate(*correlated(600, 1), subsamples=1, **SMALL)
     assert any("subsamples=1" in f for f in result.flag_reasons)
+    # halves of 300 rows whose test split (1%) would have 3 rows: decided before
+    # training, not a failure after it
+    result = minimi.estimate(*correlated(1000, 1), test_fraction=0.01, **SMALL)
+    assert result.status == "ok" and result.subsample_mi is None
+    assert any("too few for 2 subsamples" in f for f in result.flag_reasons)
 
 
 @pytest.mark.parametrize("kwargs, message", [({"subsamples": 0}, "subsamples"),

@@ -59,8 +59,9 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     previous_device = backend.use_device(device) if device is not None else None
     try:
         start = time.perf_counter()
+        rows = part_rows(len(x), s)     # decided before any training
         result = estimate_once(x, y, s, progress)
-        rows = interval.parts(len(x), s.subsamples, s.seed) if result.status == "ok" else []
+        rows = rows if result.status == "ok" else []
         parts = [estimate_once(x[idx], y[idx], Settings.of(s, seed=interval.part_seed(s.seed, j)),
                                _tagged(progress, f"subsample {j + 1} of {len(rows)}: "),
                                warn=False)
@@ -69,6 +70,19 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     finally:
         if previous_device is not None:
             backend.use_device(previous_device)
+
+
+def part_rows(n, s):
+    """The disjoint parts of the rows for the interval, or [] when a part would be
+    too small for its own three splits."""
+    rows = interval.parts(n, s.subsamples, s.seed)
+    try:
+        for idx in rows:
+            split_rows(len(idx), s.test_fraction, s.validation_fraction,
+                       np.random.default_rng(0))
+    except ValueError:
+        return []
+    return rows
 
 
 def _tagged(progress, tag):
@@ -241,8 +255,9 @@ def attach_interval(result, parts, s, n, start):
                 f"a subsample estimate failed ({failed[0].status}: {failed[0].reason})" if failed
                 else "subsamples=1: the interval covers only the test rows' noise" if
                 s.subsamples < 2 else
-                f"{n} rows are too few for {s.subsamples} subsamples of at least "
-                f"{interval.MIN_PART_ROWS} rows: the interval covers only the test rows' noise"]
+                f"{n} rows are too few for {s.subsamples} subsamples (each needs "
+                f"{interval.MIN_PART_ROWS} rows and {MIN_SPLIT_ROWS} in its test and validation "
+                "splits): the interval covers only the test rows' noise"]
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
