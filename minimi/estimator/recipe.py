@@ -78,8 +78,7 @@ def part_rows(n, s):
     rows = interval.parts(n, s.subsamples, s.seed)
     try:
         for idx in rows:
-            split_rows(len(idx), s.test_fraction, s.validation_fraction,
-                       np.random.default_rng(0))
+            split_sizes(len(idx), s.test_fraction, s.validation_fraction)
     except ValueError:
         return []
     return rows
@@ -115,6 +114,14 @@ MIN_SPLIT_ROWS = 8
 
 def split_rows(n, test_fraction, validation_fraction, rng):
     """(train, validation, test) row indices: a random partition of range(n)."""
+    n_test, n_val = split_sizes(n, test_fraction, validation_fraction)
+    order = rng.permutation(n)
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def split_sizes(n, test_fraction, validation_fraction):
+    """(test rows, validation rows) of n, or a ValueError naming the fraction that
+    leaves a split too small."""
     n_test = int(round(n * test_fraction))
     n_val = int(round((n - n_test) * validation_fraction))
     for name, rows, fraction in (("test_fraction", n_test, test_fraction),
@@ -126,8 +133,7 @@ def split_rows(n, test_fraction, validation_fraction, rng):
     if n - n_test - n_val < 2:
         raise ValueError(f"{n} rows leave no training split: lower test_fraction or "
                          "validation_fraction")
-    order = rng.permutation(n)
-    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+    return n_test, n_val
 
 
 def prepare(x, y, s, rng, warn=True):
@@ -170,9 +176,11 @@ def train(data, s, rng, progress, start):
     batch_size = min(s.batch_size, len(xt))
 
     def validate():
-        return heldout.row_scores(model, *data.splits["val"], s.pairs_budget(), rng).value(rule)
+        """(value, RowScores) of the validation split."""
+        scores = heldout.row_scores(model, *data.splits["val"], s.pairs_budget(), rng)
+        return scores.value(rule), scores
 
-    best = (validate(), 0, model.state_dict())                  # (value, step, weights)
+    best = (*validate(), 0, model.state_dict())         # (value, scores, step, weights)
     validation, curve = [(0, finite(best[0]))], []
     diverged_at, since_best, step, order = None, 0, 0, np.empty(0, dtype=np.int64)
     while step < s.steps and since_best < s.patience:
@@ -190,21 +198,21 @@ def train(data, s, rng, progress, start):
         (-result.objective).backward()
         opt.step()
         if step % s.eval_every == 0 or step == s.steps:
-            v = validate()
+            v, scores = validate()
             validation.append((step, finite(v)))
             if math.isfinite(v) and (not math.isfinite(best[0]) or v > best[0]):
-                best, since_best = (v, step, model.state_dict()), 0
+                best, since_best = (v, scores, step, model.state_dict()), 0
             else:
                 since_best += 1
             if progress:
                 rate = step / (time.perf_counter() - start)
                 progress(f"step {step}/{s.steps}: train {logged['value']:.3f}, validation "
-                         f"{v:.3f} nats (best {best[0]:.3f} at step {best[1]}), "
+                         f"{v:.3f} nats (best {best[0]:.3f} at step {best[2]}), "
                          f"{rate:.0f} steps/s, at most {(s.steps - step) / rate:.0f}s left")
-    model.load_state_dict(best[2])
-    return Run(model=model, loss=loss, rule=rule, best_step=best[1], steps_run=step,
+    model.load_state_dict(best[3])
+    return Run(model=model, loss=loss, rule=rule, best_step=best[2], steps_run=step,
                since_best=since_best, diverged_at=diverged_at, validation=validation,
-               curve=curve)
+               validation_scores=best[1], curve=curve)
 
 
 # ---- judge ------------------------------------------------------------------------------------
@@ -218,14 +226,14 @@ def judge(data, run, s, rng, start):
     status, reason = verdict(run, mi, s.bound, data.meaningless)
     ok = status == "ok"
     stderr = scores.bootstrap_stderr(run.rule, rng) if ok else None
-    # the validation split's score of the chosen checkpoint, to compare with the test's
-    val = score("val") if ok else None
+    val = run.validation_scores   # those that chose the checkpoint, to compare with the test's
     n_train, n_val, n_test = (len(data.splits[k][0]) for k in ("train", "val", "test"))
     return EstimateResult(
         mi=mi if ok else None, stderr=stderr, rejected_mi=None if ok else finite(mi),
         unit="nats", train_mi=score("train_sample").value(run.rule) if ok else None,
         validation_mi=val.value(run.rule) if ok else None,
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
+        ci=None, ci_level=s.ci_level, subsample_mi=None, flags=[],     # attach_interval
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -240,9 +248,7 @@ def judge(data, run, s, rng, start):
 def attach_interval(result, parts, s, n, start):
     """The interval and the flags of interval.py on `result` (from the estimates on
     `parts`); the time of the whole estimate."""
-    result.ci_level, result.subsample_mi, result.ci, result.flags = s.ci_level, None, None, []
     if result.status == "ok":
-        z = interval.z_value(s.ci_level)
         failed = [p for p in parts if p.status != "ok"]
         if parts and not failed:
             iv = interval.interval(result.mi, result.stderr, [p.mi for p in parts],
@@ -250,20 +256,26 @@ def attach_interval(result, parts, s, n, start):
             low, high, result.flags = iv.low, iv.high, iv.flags
             result.subsample_mi = [p.mi for p in parts]
         else:
+            z = interval.z_value(s.ci_level)
             low, high = result.mi - z * result.stderr, result.mi + z * result.stderr
-            result.flags = [
-                f"a subsample estimate failed ({failed[0].status}: {failed[0].reason})" if failed
-                else "subsamples=1: the interval covers only the test rows' noise" if
-                s.subsamples < 2 else
-                f"{n} rows are too few for {s.subsamples} subsamples (each needs "
-                f"{interval.MIN_PART_ROWS} rows and {MIN_SPLIT_ROWS} in its test and validation "
-                "splits): the interval covers only the test rows' noise"]
+            result.flags = [_no_parts(failed, s, n)]
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result
+
+
+def _no_parts(failed, s, n):
+    """Why the interval has no parts behind it."""
+    if failed:
+        return f"a subsample estimate failed ({failed[0].status}: {failed[0].reason})"
+    if s.subsamples < 2:
+        return "subsamples=1: the interval covers only the test rows' noise"
+    return (f"{n} rows are too few for {s.subsamples} subsamples (each needs "
+            f"{interval.MIN_PART_ROWS} rows and {MIN_SPLIT_ROWS} in its test and validation "
+            "splits): the interval covers only the test rows' noise")
 
 
 def verdict(run, mi, bound, meaningless=()):

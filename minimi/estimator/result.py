@@ -32,7 +32,7 @@ class EstimateResult:
         unsettled = [] if self.settled else [
             "not settled: the validation estimate was still rising at the last step; try "
             "more steps"]
-        return (list(getattr(self, "flags", [])) + unsettled
+        return (list(self.flags) + unsettled
                 + [f"warning: {note}" for note in self.warnings])
 
     @property
