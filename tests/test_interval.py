@@ -116,6 +116,8 @@ def test_the_result_carries_the_interval_in_json_and_summary():
     low, high = result.ci
     assert result.status == "ok" and low < result.mi < high and len(result.subsample_mi) == 2
     assert result.ci_level == 0.95 and "95% interval" in result.summary()
+    # the validation estimate is the one that chose the checkpoint
+    assert result.validation_mi == pytest.approx(dict(result.validation)[result.best_step])
     d = json.loads(dumps(result.as_dict()))
     assert d["ci"] == [low, high] and d["flagged"] == result.flagged
     assert d["flag_reasons"] == result.flag_reasons

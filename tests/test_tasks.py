@@ -125,12 +125,14 @@ def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
 
 
 def test_the_coverage_table_counts_hits_flags_and_unflagged_misses(tmp_path):
-    """Four MINE runs: covered, covered and flagged, missed, missed and flagged; one
-    NWJ run without an estimate. Widths 0.2, 0.4, 0.1, 0.3: median 0.25."""
-    for seed, (ci, flagged) in enumerate([([0.9, 1.1], False), ([0.8, 1.2], True),
-                                          ([1.1, 1.2], False), ([0.5, 0.8], True)]):
+    """Six MINE runs: covered ×2, covered and flagged, missed, missed and flagged ×2
+    (widths 0.2, 0.1, 0.4, 0.1, 0.3, 0.1: median 0.15); one NWJ run without an
+    estimate."""
+    for seed, (ci, flagged) in enumerate([([0.9, 1.1], False), ([0.95, 1.05], False),
+                                          ([0.8, 1.2], True), ([1.1, 1.2], False),
+                                          ([0.5, 0.8], True), ([0.6, 0.7], True)]):
         _interval_run(tmp_path, "mine", seed, ci, flagged)
     _interval_run(tmp_path, "nwj", 0, None, False)
     summary = open(tasks.report(str(tmp_path))).read()
-    assert "| MINE | 100 | 4 | 4 | 2/4 (50%) | 1/2 (50%) | 0.25 | 2/4 | 1 |" in summary
+    assert "| MINE | 100 | 6 | 6 | 3/6 (50%) | 2/3 (67%) | 0.15 | 3/6 | 1 |" in summary
     assert "| NWJ | 100 | 1 | 0 | — | — | — | 1/1 | 0 |" in summary
