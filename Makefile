@@ -16,7 +16,7 @@ PROFILE ?= quick
 OUT ?= results
 
 .PHONY: test test-gpu test-fakecupy doctor bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed bench-tasks \
-	bench-slb bench-clb bench-lambda deps clean
+	bench-slb bench-clb bench-lambda bench-bmi deps clean
 
 DATA ?= $(MINIMI_DATA)
 DATASET ?= cifar10
@@ -82,6 +82,11 @@ bench-slb bench-clb bench-lambda: bench-%: deps
 # Every bound on distributions with known MI (~7 minutes quick on 2 cores).
 bench-tasks: deps
 	$(PY) -m bench tasks --profile $(PROFILE) --out $(OUT)
+
+# minimi beside bmi's estimators on bmi's tasks, through the released bmi's harness
+# (its environment is built once, in ~/.cache/minimi; quick ~15 minutes on 2 cores).
+bench-bmi: deps
+	$(PY) -m bench bmi --profile $(PROFILE) --out $(OUT)
 
 bench-report: deps
 	$(PY) -m bench report --out $(OUT)

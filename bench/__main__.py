@@ -11,6 +11,7 @@ BENCHMARKS = {
     "clb": ("cifar", "main_clb", "contrastive benchmark on CIFAR (paper Table 2); needs --data"),
     "lambda": ("cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
     "tasks": ("tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
+    "bmi": ("bmi_tasks", "main", "minimi beside bmi's KSG and neural estimators, on bmi's tasks"),
     "report": ("report", "main", "rebuild summaries and figures from the run files"),
     "speed": ("speed", "main",
               "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),

@@ -82,12 +82,14 @@ def _number(v):
     return f"{v:g}"
 
 
-def common_arguments(parser, default_losses, profiles=("quick", "paper")):
-    """--losses (None: the profile's), --seeds/--seed, --out, --profile, --force, ..."""
-    parser.add_argument("--losses", default=default_losses,
-                        help=f"comma-separated bounds, each optionally with parameters, e.g. "
-                             f"renwj:target=0 or remine:lam=0.1 (default: "
-                             f"{default_losses or 'the profile’s'})")
+def common_arguments(parser, default_losses, profiles=("quick", "paper"), losses=True):
+    """--losses (None: the profile's; losses=False: no such option), --seeds/--seed,
+    --out, --profile, --force, ..."""
+    if losses:
+        parser.add_argument("--losses", default=default_losses,
+                            help=f"comma-separated bounds, each optionally with parameters, "
+                                 f"e.g. renwj:target=0 or remine:lam=0.1 (default: "
+                                 f"{default_losses or 'the profile’s'})")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--seeds", type=positive(int), help="run seeds 0..N-1")
     group.add_argument("--seed", type=non_negative_int, help="run this seed only")

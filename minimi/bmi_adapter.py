@@ -19,7 +19,12 @@ from .estimator import DataWarning, Settings, estimate
 
 
 class NoEstimate(RuntimeError):
-    """minimi gave no number it stands behind; the message says why."""
+    """minimi gave no number it stands behind; the message says why, and `result` is
+    the whole estimate (status, flags, interval) for whoever wants to look."""
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
 
 
 class BmiResult:
@@ -40,11 +45,11 @@ def checked_estimate(x, y, settings, accept_flagged=False, device=None, progress
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in a diverging run
         result = estimate(x, y, settings, device=device, progress=progress)
     if result.status != "ok":
-        raise NoEstimate(f"no estimate: {result.reason}")
+        raise NoEstimate(f"no estimate: {result.reason}", result)
     if result.flagged and not accept_flagged:
         raise NoEstimate(f"the estimate {result.mi:.4f} is flagged "
                          f"({'; '.join(result.flag_reasons)}); pass "
-                         "accept_flagged=True (--accept-flagged) to take it anyway")
+                         "accept_flagged=True (--accept-flagged) to take it anyway", result)
     return result
 
 

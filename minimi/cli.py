@@ -8,6 +8,7 @@ problem, with exit code 2; the other exit codes are listed below.
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import warnings
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .estimator import DataWarning, Settings, estimate
 from .estimator.samples import check_pair
-from .files import dumps
+from .files import dumps, write_json
 from .tables import InputError, cell_value, csv_rows, is_number, read_table
 
 
@@ -141,7 +142,8 @@ Without a number it stands behind, it prints why on standard error and nothing o
 standard output; bmi records the run as failed with that message. Exit status: 2
 bad input, 3 no estimate (diverged, untrained, ...), 4 a flagged estimate (a failed
 check of its interval, not settled, or a warning about the data; --accept-flagged
-prints it anyway).
+prints it anyway). --result FILE.json keeps the whole estimate (its interval, flags
+and status) beside bmi's record, whether or not a number was printed.
 """
 
 
@@ -158,6 +160,8 @@ def bmi_parser():
                    help="print a flagged estimate instead of failing (exit 4)")
     p.add_argument("--verbose", action="store_true",
                    help="progress on stderr (bmi then cannot read the number)")
+    p.add_argument("--result", metavar="FILE.json",
+                   help="also write the whole estimate as JSON (as `minimi estimate --json`)")
     return p
 
 
@@ -215,6 +219,8 @@ def run_bmi(argv):
         x, y = read_bmi_samples(args.samples, args.dim_x, args.dim_y, args.sample_seed)
         x, y = check_pair(x, y, names=("X", "Y"))
         settings = estimator_settings(args, seed=args.sample_seed or 0).check()
+        if args.result:
+            _check_result_path(args.result)
     except (InputError, ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT
@@ -223,12 +229,28 @@ def run_bmi(argv):
                                   _to_stderr if args.verbose else None)
     except NoEstimate as error:
         _error("bmi", error)
-        return EXIT_NO_ESTIMATE if str(error).startswith("no estimate") else EXIT_FLAGGED
+        _keep_result(args.result, error.result)
+        return EXIT_NO_ESTIMATE if error.result.status != "ok" else EXIT_FLAGGED
     except (ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT
+    _keep_result(args.result, result)
     print(repr(result.mi))
     return EXIT_OK
+
+
+def _check_result_path(path):
+    """--result names a file we can write, checked before any training."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"--result {path}: is a folder; name a file, e.g. result.json")
+    if os.path.exists(folder) and not os.access(folder, os.W_OK):
+        raise InputError(f"--result {path}: the folder {folder} is not writable")
+
+
+def _keep_result(path, result):
+    if path:
+        write_json(path, result.as_dict())
 
 
 def plot_curve(result, path, bits=False):

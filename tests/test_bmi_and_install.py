@@ -1,5 +1,6 @@
 """minimi as an external estimator of the bmi benchmark, and minimi installed as a
 package with its `minimi` console script."""
+import json
 import math
 import os
 import re
@@ -110,12 +111,25 @@ def test_bmi_prints_no_number_when_there_is_no_estimate_or_a_flagged_one(tmp_pat
     assert captured.out == "" and "no estimate: training diverged" in captured.err
     # 100 steps: still rising, so flagged; a number only with --accept-flagged
     short = ["--steps", "100", "--eval-every", "10", "--hidden", "8"]
-    assert cli.main(["bmi", sample, "2", "1", *short]) == cli.EXIT_FLAGGED
+    kept = tmp_path / "kept" / "result.json"
+    assert cli.main(["bmi", sample, "2", "1", *short, "--result", str(kept)]) == \
+        cli.EXIT_FLAGGED
     captured = capsys.readouterr()
     assert captured.out == "" and "is flagged (" in captured.err
     assert "not settled: the validation estimate was still rising" in captured.err
+    # the refused estimate is kept whole in --result, its number and why it was refused
+    record = json.loads(kept.read_text())
+    assert record["flagged"] and record["status"] == "ok" and math.isfinite(record["mi"])
+    assert any("not settled" in r for r in record["flag_reasons"])
     assert cli.main(["bmi", sample, "2", "1", *short, "--accept-flagged"]) == cli.EXIT_OK
-    assert math.isfinite(float(capsys.readouterr().out))   # the flagged number, printed
+    assert float(capsys.readouterr().out) == record["mi"]   # the same flagged number
+
+
+def test_bmi_result_must_name_a_file_before_any_training(tmp_path, capsys):
+    sample = write_sample(tmp_path / "sample.csv", *dependent_pair(1))
+    assert cli.main(["bmi", sample, "2", "1", "--result", str(tmp_path)]) == cli.EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"--result {tmp_path}: is a folder" in captured.err
 
 
 @pytest.mark.slow
@@ -159,24 +173,11 @@ RUN_UNDER_BMI = """
 import json, sys
 import bmi.utils
 from bmi.benchmark import BENCHMARK_TASKS, run_estimator
-from bmi.estimators.external.external_estimator import ExternalEstimator
 
-python, root, steps = sys.argv[1], sys.argv[2], sys.argv[3]
-
-
-class Minimi(ExternalEstimator):
-    def _build_command(self, path, dim_x, dim_y):
-        return [python, "-m", "minimi", "bmi", str(path), str(dim_x), str(dim_y),
-                "--steps", steps, "--subsamples", "1", "--accept-flagged"]
-
-    def parameters(self):
-        return {}
-
-
+root, steps = sys.argv[1], sys.argv[2]
 task = BENCHMARK_TASKS["1v1-normal-0.75"]
 x, y = task.sample(2000, seed=0)
 bmi.utils.save_sample("sample.csv", x, y)
-command = run_estimator(Minimi(), "minimi-command", "sample.csv", task.id, seed=0)
 sys.path.insert(0, root)
 from minimi.bmi_adapter import BmiEstimator
 in_python = run_estimator(BmiEstimator(steps=int(steps), subsamples=1, accept_flagged=True),
@@ -185,30 +186,27 @@ in_python = run_estimator(BmiEstimator(steps=int(steps), subsamples=1, accept_fl
 failing = run_estimator(BmiEstimator(steps=30, eval_every=10, hidden=(4,)), "minimi-flagged",
                         "sample.csv", task.id, seed=0)
 print(json.dumps({"truth": task.mutual_information,
-                  "runs": [r.dict() for r in (command, in_python, failing)]}))
+                  "runs": [r.dict() for r in (in_python, failing)]}))
 """
 
 
 @pytest.mark.slow
 def test_minimi_runs_under_the_released_bmi(tmp_path):
-    """bmi 0.1.3's own harness (run_estimator) on its own task, with minimi as an
-    ExternalEstimator command and as a Python estimator object."""
+    """bmi 0.1.3's own harness (run_estimator) on its own task, with minimi as a Python
+    estimator object (as an external command: tests/test_bench_bmi.py)."""
     from bench import bmi_env
     try:
         python = bmi_env.ensure()
     except RuntimeError as error:
         pytest.skip(f"the released bmi cannot be installed here: {error}")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = ROOT                   # minimi for the command and the object
-    run = subprocess.run([python, "-c", RUN_UNDER_BMI, sys.executable, ROOT, "1500"],
+    run = subprocess.run([python, "-c", RUN_UNDER_BMI, ROOT, "1500"],
                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    import json
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    command, in_python, failing = report["runs"]
-    for r in (command, in_python):
-        assert r["success"], r["additional_information"]
-        assert abs(r["mi_estimate"] - report["truth"]) < 0.15, r
+    in_python, failing = report["runs"]
+    assert in_python["success"], in_python["additional_information"]
+    assert abs(in_python["mi_estimate"] - report["truth"]) < 0.15, in_python
     assert in_python["additional_information"]["status"] == "ok"
     # a flagged estimate is a failed run in bmi's records, with minimi's reason
     assert not failing["success"] and "flagged" in failing["additional_information"]["error"]

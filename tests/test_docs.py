@@ -96,14 +96,26 @@ def test_links_lead_to_files_and_nothing_points_outside_the_repository():
     for page in PAGES:
         text = open(os.path.join(ROOT, page), encoding="utf-8").read()
         base = os.path.dirname(os.path.join(ROOT, page))
-        for target in re.findall(r"\]\(([^)#]+)\)", text):
-            if target.startswith(("http://", "https://")):
+        for link in re.findall(r"\]\(([^)\s]+)\)", text):
+            if link.startswith(("http://", "https://")):
                 continue
-            assert os.path.exists(os.path.join(base, target)), f"{page}: broken link {target}"
+            target, _, anchor = link.partition("#")
+            path = os.path.join(base, target) if target else os.path.join(ROOT, page)
+            assert os.path.exists(path), f"{page}: broken link {link}"
+            if anchor:
+                assert anchor in _anchors(path), f"{page}: no heading for the anchor of {link}"
         assert "SPEC" not in text and "../shared" not in text, page
     for path in glob.glob(os.path.join(ROOT, "minimi", "**", "*.py"), recursive=True):
         text = open(path, encoding="utf-8").read()
         assert "SPEC" not in text and "../shared" not in text, path
+
+
+def _anchors(path):
+    """The anchors GitHub makes of a Markdown file's headings: lower case, spaces to
+    hyphens, punctuation other than - and _ dropped."""
+    text = open(path, encoding="utf-8").read()
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.*)$", text, re.M)}
 
 
 def test_readme_is_a_landing_page():

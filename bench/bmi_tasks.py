@@ -1,0 +1,312 @@
+"""minimi beside the field's own estimators, through the released bmi's harness, on
+bmi's own tasks (Czyż et al., "Beyond Normal", `pip install benchmark-mi==0.1.3`).
+
+    python -m bench bmi [--profile quick|full] [--estimators minimi,ksg,...]
+                        [--tasks ID,...] [--samples N[,N...]] [--seeds N] [--out DIR]
+
+bmi lives in a throwaway environment of its own (bench/bmi_env.py, built once);
+bench/bmi_worker.py runs there. For each task, sample size and seed it draws bmi's
+sample with task.sample, writes it with bmi.utils.save_sample and hands it to
+bmi.benchmark.run_estimator with each estimator: minimi as bmi runs any external
+estimator (the command `python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y`, defaults,
+--accept-flagged so that its flagged numbers are scored too, and its flags kept
+with --result), bmi's KSG, CCA and neural estimators with bmi's defaults.
+
+One run file per (task, samples, estimator, seed) under
+<out>/bmi/<task>_n<samples>/<estimator>/; an interrupted grid resumes, --task K/N
+shares it out. The summary: estimate − truth per task and estimator, each
+estimator's mean |error|, tasks within 0.1 nats, failures and median seconds per
+estimate; a figure of estimate against truth with a panel per estimator.
+torch-mist is not run: it is not in bmi's environment, and minimi installs
+nothing more there.
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from minimi.plot import PALETTE, Figure
+
+from . import bmi_env, runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
+ESTIMATORS = ("minimi", "ksg", "cca", "bmi-infonce", "bmi-nwj", "bmi-dv", "bmi-mine")
+# one task of each kind; the 1v1 normal, bimodal and wiggly tasks are one task for
+# minimi's rank marginals, so one of them stands for all three
+QUICK_TASKS = ("1v1-normal-0.75", "1v1-additive-0.1", "student-identity-2-2-1",
+               "multinormal-dense-5-5-0.5", "multinormal-sparse-25-25-2-2.0",
+               "swissroll_x-normal_cdf-1v1-normal-0.75", "spiral-multinormal-sparse-5-5-2-2.0",
+               "asinh-student-identity-5-5-2")
+# tasks (None: all 40), seeds, sample sizes, estimators
+PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-infonce")),
+            "full": (None, 5, [5000, 10000], ESTIMATORS)}
+BMI_DEFAULTS = "bmi 0.1.3 defaults (neural: verbose off, seeded with the run's seed)"
+
+
+def _worker(python, argument, folder):
+    """Start bench/bmi_worker.py in the bmi environment; what it says besides its
+    RESULT lines (JAX's warnings) goes to worker.log in `folder`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = ROOT      # for `python -m minimi` in the commands it starts
+    with open(os.path.join(folder, "worker.log"), "w") as log:
+        return subprocess.Popen([python, WORKER, argument], cwd=folder, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=log)
+
+
+def _results(process, folder):
+    """The worker's RESULT lines, parsed, as they come; a worker that fails raises
+    with the end of its log."""
+    for line in process.stdout:
+        if line.startswith("RESULT "):
+            yield json.loads(line[len("RESULT "):])
+    if process.wait():
+        with open(os.path.join(folder, "worker.log")) as log:
+            said = log.read().strip()
+        raise RuntimeError(f"the bmi worker failed (exit {process.returncode}): {said[-1500:]}")
+
+
+def catalogue(python):
+    """bmi's tasks: {id: {"dims": [dx, dy], "truth": nats}}, asked of bmi once and kept
+    beside its environment (a fixed bmi release has fixed tasks)."""
+    kept = os.path.join(os.path.dirname(os.path.dirname(python)), "minimi-catalogue.json")
+    if os.path.exists(kept):
+        with open(kept) as f:
+            return json.load(f)
+    with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
+        (tasks,) = list(_results(_worker(python, "--catalogue", folder), folder))
+    tasks = {t["task"]: t for t in tasks}
+    runner.write_json(kept, tasks)
+    return tasks
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench bmi", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    runner.common_arguments(parser, None, tuple(PROFILES), losses=False)
+    parser.add_argument("--estimators", help=f"comma-separated, of {', '.join(ESTIMATORS)} "
+                                             "(default: the profile's)")
+    parser.add_argument("--tasks", help="comma-separated bmi task ids (default: the profile's; "
+                                        "--list shows the grid)")
+    parser.add_argument("--samples", type=runner.size_list,
+                        help="rows per sample, one or more sizes (default: 5000 quick, "
+                             "5000,10000 full)")
+    parser.add_argument("--minimi-options", default="", metavar="'OPTIONS'",
+                        help="options for `python -m minimi bmi`, e.g. '--bound infonce' "
+                             "(default: none, minimi's defaults)")
+    args = runner.parse_args(parser, argv)
+    task_ids, default_seeds, default_samples, default_estimators = PROFILES[args.profile]
+    estimators = args.estimators.split(",") if args.estimators else list(default_estimators)
+    unknown = [e for e in estimators if e not in ESTIMATORS]
+    if unknown:
+        raise runner.BadInput(f"--estimators: unknown {', '.join(unknown)}; known: "
+                              f"{', '.join(ESTIMATORS)}")
+    sizes = args.samples or default_samples
+    seeds = runner.seeds_from(args, default_seeds)
+    runner.check_out(args.out, create=not args.list)
+    try:
+        python = bmi_env.ensure(log=lambda text: print(f"bmi: {text}", file=sys.stderr))
+    except RuntimeError as error:
+        raise runner.BadInput(f"the released bmi is needed and cannot be installed here: "
+                              f"{error}") from None
+    known = catalogue(python)
+    wanted = args.tasks.split(",") if args.tasks else list(task_ids or known)
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        raise runner.BadInput(f"--tasks: not a bmi task: {', '.join(unknown)}; bmi's tasks: "
+                              f"{', '.join(known)}")
+    if "minimi" in estimators and min(sizes) < 50:
+        raise runner.BadInput(f"--samples: minimi needs at least 50 rows, got {min(sizes)}")
+    options, settings = minimi_options(args.minimi_options)
+    grid = [(f"{task}_n{samples}", name, {}, seed,
+             {"task": task, "dims": known[task]["dims"], "truth": known[task]["truth"],
+              "samples": samples, "estimator": name, "profile": args.profile, "bmi": "0.1.3",
+              "settings": settings if name == "minimi" else BMI_DEFAULTS,
+              "options": options if name == "minimi" else []})
+            for samples in sizes for task in wanted for seed in seeds for name in estimators]
+    todo = runner.plan(args.out, "bmi", grid, args)
+    if args.list:
+        return
+    print(f"bmi: profile {args.profile}, {len(wanted)} tasks x {len(estimators)} estimators x "
+          f"seeds {seeds}, {','.join(map(str, sizes))} samples: {len(todo)} of {len(grid)} "
+          "runs to do", file=sys.stderr, flush=True)
+    if todo:
+        run_grid(python, todo)
+    if not args.no_report:
+        report(args.out)
+
+
+# what the bench sets itself for every minimi run
+OWN_OPTIONS = ("--seed", "--sample-seed", "--accept-flagged", "--result", "--verbose")
+
+
+def minimi_options(text):
+    """(the options as a list, the minimi.Settings they make, as a dict), checked
+    as `minimi bmi` checks them, before anything runs."""
+    from minimi import cli
+    options = shlex.split(text)
+    own = [o.split("=")[0] for o in options if o.split("=")[0] in OWN_OPTIONS]
+    if own:
+        raise runner.BadInput(f"--minimi-options: {own[0]} is set by the bench itself")
+    try:
+        parsed = cli.bmi_parser().parse_args(["sample.csv", "1", "1", *options])
+        settings = cli.estimator_settings(parsed).check()
+    except SystemExit:
+        raise runner.BadInput(f"--minimi-options {text!r}: not options of `python -m minimi "
+                              "bmi` (its --help lists them)") from None
+    except ValueError as error:
+        raise runner.BadInput(f"--minimi-options {text!r}: {error}") from None
+    return options, {k: list(v) if isinstance(v, tuple) else v
+                     for k, v in vars(settings).items() if k != "seed"}
+
+
+def run_grid(python, todo):
+    """Run the planned units in one worker, writing each run file as it finishes."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
+        plan = {"minimi_command": [sys.executable, "-m", "minimi", "bmi"], "folder": folder,
+                "units": [{"key": i, "task": p.config["task"], "samples": p.config["samples"],
+                           "seed": p.seed, "estimator": p.name, "options": p.config["options"]}
+                          for i, p in enumerate(todo)]}
+        with open(os.path.join(folder, "plan.json"), "w") as f:
+            json.dump(plan, f)
+        worker = _worker(python, os.path.join(folder, "plan.json"), folder)
+        for done, line in enumerate(_results(worker, folder), start=1):
+            planned = todo[line["key"]]
+            final = final_of(line, planned.config["truth"])
+            run = runner.Run(planned, steps=1)
+            run.status = "ok" if final["success"] else "failed"
+            run.finish(final)
+            elapsed = time.perf_counter() - start
+            print(f"[bmi {planned.label}] {runner.shown(final['mi'])} (truth "
+                  f"{final['truth']:.3f}{', flagged' if final['flagged'] else ''}"
+                  f"{'' if final['success'] else ', failed: ' + final['message'][:80]}) "
+                  f"{final['seconds'] or 0:.1f} s; {done}/{len(todo)} runs, "
+                  f"{elapsed / done * (len(todo) - done):.0f}s left",
+                  file=sys.stderr, flush=True)
+
+
+def final_of(line, truth):
+    """A run file's `final` from the worker's line: bmi's RunResult, and for minimi
+    the flags and interval of its --result."""
+    run, kept = line["run"], line["minimi_result"] or {}
+    mi = runner.finite_or_none(run["mi_estimate"]) if run["success"] else None
+    info = run["additional_information"]
+    message = info.get("error", "") + (" " + info["subprocess_output"]
+                                       if "subprocess_output" in info else "")
+    return {"mi": mi, "truth": truth, "error": None if mi is None else mi - truth,
+            "success": bool(run["success"]) and mi is not None, "message": message.strip(),
+            "seconds": runner.finite_or_none(run["time_in_seconds"]),
+            "flagged": bool(kept.get("flagged")), "flag_reasons": kept.get("flag_reasons", []),
+            "ci": kept.get("ci"), "minimi_status": kept.get("status")}
+
+
+# ---- summary and figure ---------------------------------------------------------------------
+
+def report(out):
+    runs = runner.load_runs(out, "bmi")
+    if not runs:
+        print(f"bmi: no runs under {out}/bmi")
+        return None
+    lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
+             "Through bmi 0.1.3's own harness (`run_estimator`), each estimator with its "
+             "defaults; estimate − truth in nats, mean ± sd over seeds. **Bold**: within 0.1 "
+             "nats. ⚑: minimi flagged the estimate (its number is scored anyway; bmi alone "
+             "would record a failure). ✗: no estimate.", ""]
+    figures = []
+    for samples in sorted({r["config"]["samples"] for r in runs}):
+        group = [r for r in runs if r["config"]["samples"] == samples]
+        lines += table(group, samples)
+        figures.append(figure(group, out, samples))
+    lines += runner.missing_lines(runs)
+    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
+    path = f"{out}/bmi/summary.md"
+    runner.write_text(path, "\n".join(lines) + "\n")
+    print(f"bmi: summary {path}")
+    return path
+
+
+def _estimators(runs):
+    names = {r["loss"] for r in runs}
+    return [n for n in ESTIMATORS if n in names] + sorted(names - set(ESTIMATORS))
+
+
+def _cell(runs):
+    errors = [r["final"]["error"] for r in runs if r["final"]["error"] is not None]
+    failed = len(runs) - len(errors)
+    if not errors:
+        return "✗"
+    mean = float(np.mean(errors))
+    text = f"{mean:+.3f}" + (f" ± {np.std(errors, ddof=1):.3f}" if len(errors) > 1 else "")
+    text = f"**{text}**" if abs(mean) <= 0.1 else text
+    flagged = sum(1 for r in runs if r["final"]["flagged"])
+    return text + (" ⚑" * min(flagged, 1)) + (f" ✗{failed}" if failed else "")
+
+
+def table(runs, samples):
+    """The per-task table and the per-estimator summary for one sample size."""
+    names = _estimators(runs)
+    tasks = sorted({r["config"]["task"] for r in runs},
+                   key=lambda t: (min(r["config"]["dims"][0] for r in runs
+                                      if r["config"]["task"] == t), t))
+    by = {}
+    for r in runs:
+        by.setdefault((r["config"]["task"], r["loss"]), []).append(r)
+    lines = [f"## {samples} samples", "", "| task | truth | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for task in tasks:
+        truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
+        lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
+            _cell(by[(task, n)]) if (task, n) in by else "" for n in names) + " |")
+    lines += ["", "| estimator | mean abs error (tasks with an estimate) | tasks within 0.1 | "
+                  "runs failed | runs flagged | median s per estimate |", "|---" * 6 + "|"]
+    for name in names:
+        mine = [r for r in runs if r["loss"] == name]
+        per_task = [np.mean(e) for e in ([r["final"]["error"] for r in by.get((t, name), [])
+                                          if r["final"]["error"] is not None] for t in tasks) if e]
+        seconds = [r["final"]["seconds"] for r in mine if r["final"]["seconds"] is not None]
+        lines.append(
+            f"| {name} | {f'{np.mean(np.abs(per_task)):.3f}' if per_task else '—'} | "
+            f"{sum(abs(e) <= 0.1 for e in per_task)}/{len(tasks)} | "
+            f"{sum(1 for r in mine if r['final']['error'] is None)}/{len(mine)} | "
+            f"{sum(1 for r in mine if r['final']['flagged'])}/{len(mine)} | "
+            f"{f'{np.median(seconds):.1f}' if seconds else '—'} |")
+    failures = [f"{r['config']['task']} {r['loss']} seed{r['seed']}: {r['final']['message'][:200]}"
+                for r in runs if r["final"]["error"] is None]
+    if failures:
+        lines += ["", "Failed runs: " + "; ".join(failures)]
+    return lines + [""]
+
+
+def figure(runs, out, samples):
+    names = _estimators(runs)
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    top = max(r["config"]["truth"] for r in runs) * 1.15 + 0.2
+    low = min([-0.5] + [r["final"]["mi"] - 0.1 for r in runs if r["final"]["mi"] is not None])
+    fig = Figure(rows=rows, cols=cols, panel_size=(360, 300),
+                 title=f"Estimate against true MI on bmi's tasks, {samples} samples "
+                       "(mean over seeds)")
+    for k, name in enumerate(names):
+        ax = fig.panel(k // cols, k % cols, title=name, xlabel="true MI (nats)",
+                       ylabel="estimate", xlim=(0, top), ylim=(low, top))
+        ax.line([0, top], [0, top], color="gray", width=1, label="estimate = truth")
+        for flagged, color, label in ((False, PALETTE[0], "estimate"),
+                                      (True, PALETTE[1], "flagged by minimi")):
+            points = {}
+            for r in runs:
+                if r["loss"] == name and r["final"]["mi"] is not None and \
+                        r["final"]["flagged"] == flagged:
+                    points.setdefault(r["config"]["task"], []).append(
+                        (r["config"]["truth"], r["final"]["mi"]))
+            if points:
+                ax.points([v[0][0] for v in points.values()],
+                          [float(np.mean([m for _, m in v])) for v in points.values()],
+                          color=color, label=label)
+    return fig.save(f"{out}/bmi/estimates_n{samples}.png")

@@ -1,0 +1,112 @@
+"""`python -m bench bmi`: minimi beside bmi's estimators on bmi's tasks. The summary is
+checked on hand-made run files; the whole path through the released bmi in a slow
+test that skips, saying why, where bmi cannot be installed."""
+import math
+import os
+
+import pytest
+
+from bench import bmi_tasks, runner
+
+
+def _write(out, task, truth, name, seed, error, seconds, flagged=False):
+    """A run file as the bench writes it; error None: a failed run."""
+    config = {"task": task, "dims": [1, 1] if task == "a" else [5, 5], "truth": truth,
+              "samples": 5000, "estimator": name, "profile": "quick", "bmi": "0.1.3",
+              "settings": {}, "options": []}
+    planned = runner.Planned(0, out, "bmi", f"{task}_n5000", name, {}, seed, config)
+    run = runner.Run(planned, steps=1)
+    run.status = "ok" if error is not None else "failed"
+    mi = None if error is None else truth + error
+    run.finish({"mi": mi, "truth": truth, "error": error, "success": error is not None,
+                "message": "" if error is not None else "boom", "seconds": seconds,
+                "flagged": flagged, "flag_reasons": [], "ci": None, "minimi_status": None})
+
+
+def test_the_summary_counts_per_task_means_failures_flags_and_times(tmp_path):
+    out = str(tmp_path)
+    # minimi: task a −0.05 on average (within 0.1), task b +0.20 (one run failed)
+    _write(out, "a", 0.4, "minimi", 0, +0.05, 10.0)
+    _write(out, "a", 0.4, "minimi", 1, -0.15, 20.0)
+    _write(out, "b", 1.0, "minimi", 0, +0.20, 60.0, flagged=True)
+    _write(out, "b", 1.0, "minimi", 1, None, None)
+    # ksg: task a +0.20, task b +0.08
+    for seed, (ea, eb) in enumerate([(0.3, 0.06), (0.1, 0.10)]):
+        _write(out, "a", 0.4, "ksg", seed, ea, 1.0 + seed)
+        _write(out, "b", 1.0, "ksg", seed, eb, 3.0 + seed)
+    text = open(bmi_tasks.report(out)).read()
+    # mean |error| over the tasks' means: (0.05 + 0.20)/2 and (0.20 + 0.08)/2; median s
+    assert "| minimi | 0.125 | 1/2 | 1/4 | 1/4 | 20.0 |" in text
+    assert "| ksg | 0.140 | 1/2 | 0/4 | 0/4 | 2.5 |" in text
+    assert "| a | 0.400 | **-0.050 ± 0.141** | +0.200 ± 0.141 |" in text
+    assert "| b | 1.000 | +0.200 ⚑ ✗1 | **+0.080 ± 0.028** |" in text
+    assert "b minimi seed1: boom" in text
+    assert os.path.getsize(tmp_path / "bmi" / "estimates_n5000.png") > 1000
+
+
+def test_a_worker_line_becomes_a_run_files_final():
+    failed = {"run": {"mi_estimate": float("nan"), "time_in_seconds": float("nan"),
+                      "success": False, "additional_information": {
+                          "error": "Command returned non-zero exit status 3.",
+                          "subprocess_output": "minimi bmi: error: no estimate"}},
+              "minimi_result": None}
+    final = bmi_tasks.final_of(failed, 0.4)
+    assert (final["mi"], final["error"], final["success"], final["seconds"]) == \
+        (None, None, False, None)
+    assert "exit status 3" in final["message"] and "no estimate" in final["message"]
+    flagged = {"run": {"mi_estimate": 0.35, "time_in_seconds": 12.5, "success": True,
+                       "additional_information": {}},
+               "minimi_result": {"flagged": True, "flag_reasons": ["not settled: x"],
+                                 "ci": [0.2, 0.5], "status": "ok"}}
+    final = bmi_tasks.final_of(flagged, 0.4)
+    assert final["error"] == pytest.approx(-0.05) and final["success"] and final["flagged"]
+    assert final["flag_reasons"] == ["not settled: x"] and final["ci"] == [0.2, 0.5]
+
+
+def test_minimi_options_are_checked_before_anything_runs():
+    options, settings = bmi_tasks.minimi_options("--bound infonce --hidden 64,64")
+    assert options == ["--bound", "infonce", "--hidden", "64,64"]
+    assert settings["bound"] == "infonce" and settings["hidden"] == [64, 64]
+    for bad, says in [("--nosuch 1", "not options of"), ("--bound nosuch", "unknown bound"),
+                      ("--lr -1", "lr must be"),
+                      ("--seed 3", "--seed is set by the bench"),
+                      ("--result=r.json", "--result is set by the bench")]:
+        with pytest.raises(runner.BadInput, match=says):
+            bmi_tasks.minimi_options(bad)
+
+
+@pytest.mark.slow
+def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys):
+    """bmi's own harness, bmi's own task: minimi as an external command, KSG and CCA
+    beside it; a second call resumes, another minimi setting is refused."""
+    from bench import bmi_env
+    try:
+        bmi_env.ensure()
+    except RuntimeError as error:
+        pytest.skip(f"the released bmi cannot be installed here: {error}")
+    out = str(tmp_path / "results")
+    argv = ["--tasks", "1v1-normal-0.75", "--samples", "1000", "--estimators", "minimi,ksg,cca",
+            "--out", out, "--minimi-options",
+            "--steps 1500 --eval-every 25 --patience 4 --hidden 32 --subsamples 1"]
+    bmi_tasks.main(argv)
+    runs = {r["loss"]: r for r in runner.load_runs(out, "bmi")}
+    assert set(runs) == {"minimi", "ksg", "cca"}
+    truth = runs["minimi"]["config"]["truth"]
+    assert truth == pytest.approx(-0.5 * math.log(1 - 0.75 ** 2))
+    for name, run in runs.items():
+        assert run["final"]["success"], run["final"]["message"]
+        assert abs(run["final"]["error"]) < 0.15, (name, run["final"])
+    # minimi's flags come back from --result: one training, so the interval is flagged
+    assert runs["minimi"]["final"]["flagged"] and runs["minimi"]["final"]["ci"] is not None
+    assert runs["minimi"]["config"]["settings"]["steps"] == 1500
+    summary = open(os.path.join(out, "bmi", "summary.md")).read()
+    assert "| minimi |" in summary and "| ksg |" in summary
+    made = os.path.getmtime(os.path.join(out, "bmi", "1v1-normal-0.75_n1000", "ksg", "seed0.json"))
+    capsys.readouterr()
+    bmi_tasks.main(argv + ["--no-report"])
+    assert "0 of 3 runs to do" in capsys.readouterr().err
+    assert os.path.getmtime(os.path.join(out, "bmi", "1v1-normal-0.75_n1000", "ksg",
+                                         "seed0.json")) == made
+    changed = argv[:-1] + ["--steps 1000 --subsamples 1"]
+    with pytest.raises(runner.BadInput, match="made with other settings: options="):
+        bmi_tasks.main(changed)
