@@ -224,12 +224,7 @@ def report(out):
         group = [r for r in runs if r["config"]["samples"] == samples]
         lines += table(group, samples)
         figures.append(figure(group, out, samples))
-    lines += runner.missing_lines(runs)
-    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
-    path = f"{out}/bmi/summary.md"
-    runner.write_text(path, "\n".join(lines) + "\n")
-    print(f"bmi: summary {path}")
-    return path
+    return runner.write_summary(out, "bmi", lines, runs, figures)
 
 
 def _estimators(runs):

@@ -87,10 +87,7 @@ def report(out, benchmark):
              "numbers (Table 2).", ""]
     for setting in sorted({r["setting"] for r in runs}):
         lines += _table(benchmark, setting, [r for r in runs if r["setting"] == setting])
-    lines += runner.missing_lines(runs)
-    runner.write_text(f"{out}/{benchmark}/summary.md", "\n".join(lines) + "\n")
-    print(f"{benchmark}: summary {out}/{benchmark}/summary.md")
-    return f"{out}/{benchmark}/summary.md"
+    return runner.write_summary(out, benchmark, lines, runs)
 
 
 def _table(benchmark, setting, runs):

@@ -146,12 +146,7 @@ def report(out):
         group = [r for r in runs if r["setting"] == setting]
         lines += _table(setting, group)
         figures.append(_figure(setting, group, out))
-    lines += runner.missing_lines(runs)
-    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
-    path = f"{out}/gaussian/summary.md"
-    runner.write_text(path, "\n".join(lines) + "\n")
-    print(f"gaussian: summary {path}")
-    return path
+    return runner.write_summary(out, "gaussian", lines, runs, figures)
 
 
 def _table(setting, runs):

@@ -175,14 +175,9 @@ def report(out, experiment):
     if not runs:
         print(f"{experiment}: no runs under {out}/{experiment}")
         return None
-    path = f"{out}/{experiment}/summary.md"
     lines = (_onehot_summary if experiment == "onehot" else _cstar_summary)(runs)
     figures = (_onehot_figures if experiment == "onehot" else _cstar_figures)(runs, out)
-    lines += runner.missing_lines(runs)
-    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
-    runner.write_text(path, "\n".join(lines) + "\n")
-    print(f"{experiment}: summary {path}")
-    return path
+    return runner.write_summary(out, experiment, lines, runs, figures)
 
 
 def _onehot_summary(runs):

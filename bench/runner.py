@@ -495,6 +495,18 @@ def missing_lines(runs):
                       for (setting, loss), seeds in sorted(lacking.items()))]
 
 
+def write_summary(out, experiment, lines, runs, figures=()):
+    """<out>/<experiment>/summary.md: `lines`, then the incomplete rows and the figures;
+    says where it went and returns its path."""
+    lines = lines + missing_lines(runs)
+    if figures:
+        lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
+    path = f"{out}/{experiment}/summary.md"
+    write_text(path, "\n".join(lines) + "\n")
+    print(f"{experiment}: summary {path}")
+    return path
+
+
 def shown(value, missing="—"):
     """A number as the progress lines and summaries print it: 3 decimals, or `missing`."""
     return missing if value is None or not math.isfinite(value) else f"{value:.3f}"

@@ -245,12 +245,7 @@ def report(out):
         lines += _table(group, *setting)
         figures.append(_figure(group, out, *setting))
     lines += coverage_table(runs)
-    lines += runner.missing_lines(runs)
-    lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
-    path = f"{out}/tasks/summary.md"
-    runner.write_text(path, "\n".join(lines) + "\n")
-    print(f"tasks: summary {path}")
-    return path
+    return runner.write_summary(out, "tasks", lines, runs, figures)
 
 
 def _cell(runs):

@@ -234,7 +234,8 @@ def run_bmi(argv):
     except (ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT
-    _keep_result(args.result, result)
+    if not _keep_result(args.result, result):
+        return EXIT_BAD_INPUT
     print(repr(result.mi))
     return EXIT_OK
 
@@ -249,8 +250,14 @@ def _check_result_path(path):
 
 
 def _keep_result(path, result):
-    if path:
-        write_json(path, result.as_dict())
+    """Write --result, if asked; False (and why, on standard error) when it cannot be."""
+    try:
+        if path:
+            write_json(path, result.as_dict())
+        return True
+    except OSError as error:
+        _error("bmi", f"could not write --result {path}: {error}")
+        return False
 
 
 def plot_curve(result, path, bits=False):
