@@ -17,8 +17,7 @@ One run file per (task, samples, estimator, seed) under
 shares it out. The summary: estimate − truth per task and estimator, each
 estimator's mean |error|, tasks within 0.1 nats, failures and median seconds per
 estimate; a figure of estimate against truth with a panel per estimator.
-torch-mist is not run: it is not in bmi's environment, and minimi installs
-nothing more there.
+torch-mist is not run yet: it needs an environment of its own, with PyTorch.
 """
 import argparse
 import json
