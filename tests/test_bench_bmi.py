@@ -87,7 +87,7 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
     out = str(tmp_path / "results")
     argv = ["--tasks", "1v1-normal-0.75", "--samples", "1000", "--estimators", "minimi,ksg,cca",
             "--out", out, "--minimi-options",
-            "--steps 1500 --eval-every 25 --patience 4 --hidden 32 --subsamples 1"]
+            "--steps 800 --eval-every 25 --patience 4 --hidden 32 --subsamples 1"]
     bmi_tasks.main(argv)
     runs = {r["loss"]: r for r in runner.load_runs(out, "bmi")}
     assert set(runs) == {"minimi", "ksg", "cca"}
@@ -98,7 +98,7 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
         assert abs(run["final"]["error"]) < 0.15, (name, run["final"])
     # minimi's flags come back from --result: one training, so the interval is flagged
     assert runs["minimi"]["final"]["flagged"] and runs["minimi"]["final"]["ci"] is not None
-    assert runs["minimi"]["config"]["settings"]["steps"] == 1500
+    assert runs["minimi"]["config"]["settings"]["steps"] == 800
     summary = open(os.path.join(out, "bmi", "summary.md")).read()
     assert "| minimi |" in summary and "| ksg |" in summary
     made = os.path.getmtime(os.path.join(out, "bmi", "1v1-normal-0.75_n1000", "ksg", "seed0.json"))
@@ -107,6 +107,6 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
     assert "0 of 3 runs to do" in capsys.readouterr().err
     assert os.path.getmtime(os.path.join(out, "bmi", "1v1-normal-0.75_n1000", "ksg",
                                          "seed0.json")) == made
-    changed = argv[:-1] + ["--steps 1000 --subsamples 1"]
+    changed = argv[:-1] + ["--steps 600 --subsamples 1"]
     with pytest.raises(runner.BadInput, match="made with other settings: options="):
         bmi_tasks.main(changed)
