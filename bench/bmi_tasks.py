@@ -107,6 +107,9 @@ def main(argv=None):
         raise runner.BadInput(f"--estimators: unknown {', '.join(unknown)}; known: "
                               f"{', '.join(ESTIMATORS)}")
     sizes = args.samples or default_samples
+    if "minimi" in estimators and min(sizes) < 50:
+        raise runner.BadInput(f"--samples: minimi needs at least 50 rows, got {min(sizes)}")
+    options, settings = minimi_options(args.minimi_options)
     seeds = runner.seeds_from(args, default_seeds)
     runner.check_out(args.out, create=not args.list)
     try:
@@ -120,9 +123,6 @@ def main(argv=None):
     if unknown:
         raise runner.BadInput(f"--tasks: not a bmi task: {', '.join(unknown)}; bmi's tasks: "
                               f"{', '.join(known)}")
-    if "minimi" in estimators and min(sizes) < 50:
-        raise runner.BadInput(f"--samples: minimi needs at least 50 rows, got {min(sizes)}")
-    options, settings = minimi_options(args.minimi_options)
     grid = [(f"{task}_n{samples}", name, {}, seed,
              {"task": task, "dims": known[task]["dims"], "truth": known[task]["truth"],
               "samples": samples, "estimator": name, "profile": args.profile, "bmi": "0.1.3",
