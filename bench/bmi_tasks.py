@@ -209,9 +209,8 @@ def final_of(line, truth):
 # ---- summary and figure ---------------------------------------------------------------------
 
 def report(out):
-    runs = runner.load_runs(out, "bmi")
+    runs = runner.runs_to_report(out, "bmi")
     if not runs:
-        print(f"bmi: no runs under {out}/bmi")
         return None
     lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
              "Through bmi 0.1.3's own harness (`run_estimator`), each estimator with its "

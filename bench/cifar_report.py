@@ -70,9 +70,8 @@ def compare(a, b, target=None):
 
 
 def report(out, benchmark):
-    runs = runner.load_runs(out, benchmark)
+    runs = runner.runs_to_report(out, benchmark)
     if not runs:
-        print(f"{benchmark}: no runs under {out}/{benchmark}")
         return None
     lines = [f"# {'Supervised' if benchmark == 'slb' else 'Contrastive'} learning benchmark "
              "(paper Table 2)", "",

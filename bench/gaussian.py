@@ -136,9 +136,8 @@ def main(argv=None):
 # ---- summary and figure ---------------------------------------------------------------------
 
 def report(out):
-    runs = runner.load_runs(out, "gaussian")
+    runs = runner.runs_to_report(out, "gaussian")
     if not runs:
-        print(f"gaussian: no runs under {out}/gaussian")
         return None
     lines = ["# 20-D Gaussian staircase (paper Fig. 7)", ""]
     figures = []

@@ -171,9 +171,8 @@ def _by(runs, *keys):
 
 def report(out, experiment):
     """summary.md and figures from the run files alone."""
-    runs = runner.load_runs(out, experiment)
+    runs = runner.runs_to_report(out, experiment)
     if not runs:
-        print(f"{experiment}: no runs under {out}/{experiment}")
         return None
     lines = (_onehot_summary if experiment == "onehot" else _cstar_summary)(runs)
     figures = (_onehot_figures if experiment == "onehot" else _cstar_figures)(runs, out)

@@ -463,6 +463,15 @@ def load_runs(out, experiment):
     return runs
 
 
+def runs_to_report(out, experiment):
+    """load_runs for a report; when there are none, says so (the report then has
+    nothing to write)."""
+    runs = load_runs(out, experiment)
+    if not runs:
+        print(f"{experiment}: no runs under {out}/{experiment}")
+    return runs
+
+
 def missing_runs(runs):
     """{(setting, loss): [seeds it lacks]}: within a setting every loss is expected to
     have every seed that any of its losses has (a cancelled array task, a run that

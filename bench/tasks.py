@@ -231,9 +231,8 @@ def _order(losses):
 
 
 def report(out):
-    runs = runner.load_runs(out, "tasks")
+    runs = runner.runs_to_report(out, "tasks")
     if not runs:
-        print(f"tasks: no runs under {out}/tasks")
         return None
     lines = ["# Every bound on tasks with known MI", "",
              "`minimi.estimate` with its defaults and each bound; estimate − truth in nats, mean "

@@ -44,6 +44,12 @@ def test_the_summary_counts_per_task_means_failures_flags_and_times(tmp_path):
     assert os.path.getsize(tmp_path / "bmi" / "estimates_n5000.png") > 1000
 
 
+def test_a_report_without_runs_says_so_and_writes_nothing(tmp_path, capsys):
+    assert bmi_tasks.report(str(tmp_path)) is None
+    assert capsys.readouterr().out == f"bmi: no runs under {tmp_path}/bmi\n"
+    assert not os.path.exists(tmp_path / "bmi" / "summary.md")
+
+
 def test_a_worker_line_becomes_a_run_files_final():
     failed = {"run": {"mi_estimate": float("nan"), "time_in_seconds": float("nan"),
                       "success": False, "additional_information": {
