@@ -38,7 +38,7 @@ def _sizes(text):
 # exit codes, the first that applies: bad input, no estimate, figure failed, flagged, ok
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_ESTIMATE, EXIT_FLAGGED, EXIT_FIGURE = 0, 2, 3, 4, 5
 EXIT_CODES = """exit status: 0 an estimate; 2 bad input (nothing estimated); 3 no estimate
-(training diverged, or never beat the untrained critic); 4 an estimate with a
+(training diverged, or made the critic worse than untrained); 4 an estimate with a
 flag (a failed check of its interval, not settled, or a warning about the data);
 5 the figure could not be written (the estimate was printed)."""
 

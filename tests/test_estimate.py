@@ -10,7 +10,7 @@ from PIL import Image
 
 import minimi
 from minimi import DataWarning, bounds, cli
-from minimi.estimator import heldout
+from minimi.estimator import heldout, recipe
 from minimi.files import dumps
 
 
@@ -34,7 +34,7 @@ def test_default_settings_recover_known_mi(mi):
         assert result.ci[0] <= mi <= result.ci[1] and not result.flagged, str(result)
         assert result.ci[1] - result.ci[0] < 0.5, str(result)   # the bench measures widths
     assert result.n_test == 1000 and result.marginals == "rank"
-    assert result.pairs == "all, 999 per row" and result.scoring == "dv"
+    assert result.pairs == "all, 999 per row" and result.scoring == "infonce"
 
 
 @pytest.mark.slow
@@ -83,9 +83,58 @@ def test_a_critic_that_never_beats_the_untrained_one_is_not_reported(monkeypatch
     x = r.standard_normal((400, 2))
     result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",
                              steps=500)
-    assert result.status == "untrained" and result.best_step == 0 and not result.settled
+    assert result.status == "untrained" and not result.settled
     assert result.mi is None and result.stderr is None and result.rejected_mi is not None
-    assert str(result).startswith("I(X;Y) could not be estimated: no trained checkpoint")
+    assert str(result).startswith("I(X;Y) could not be estimated: training made the critic "
+                                  "worse")
+
+
+def test_a_critic_that_learns_only_noise_gives_an_estimate_near_zero():
+    """Independent data: training fits the training rows' noise, so every trained
+    checkpoint scores below the untrained critic on validation. That is the answer
+    (≈ 0, an interval around 0), not a failed training."""
+    r = np.random.default_rng(0)
+    result = minimi.estimate(r.standard_normal((600, 3)), r.standard_normal((600, 3)),
+                             steps=400, eval_every=100, subsamples=1)
+    untrained = result.validation[0][1]
+    assert all(v < untrained for _, v in result.validation[1:])      # the case in question
+    assert result.status == "ok" and result.train_mi > result.validation_mi, str(result)
+    assert abs(result.mi) < 0.1 and result.ci[0] <= 0 <= result.ci[1], str(result)
+    # checked only every 200 steps the critic has overfit beyond the validation noise at
+    # its first checkpoint: still a number (the training rows say training works), and
+    # flagged, as it is below 0 beyond its noise
+    r = np.random.default_rng(1)
+    result = minimi.estimate(r.standard_normal((600, 3)), r.standard_normal((600, 3)),
+                             steps=400, eval_every=200, subsamples=1)
+    untrained = result.validation[0][1]
+    assert untrained - result.validation_mi > 1.96 * result.validation_stderr, str(result)
+    assert result.status == "ok" and result.train_mi > untrained, str(result)
+    assert result.ci[1] < 0 and any("below 0" in f for f in result.flags), str(result)
+
+
+def test_untrained_means_worse_beyond_noise_on_validation_and_no_better_on_training_rows():
+    """The verdict on hand-made scores: a shortfall within the validation noise (a
+    bootstrap standard error computed here with a loop) is kept as an answer."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.1, 1.0, 400), rng.normal(0.0, 0.3, 400)
+    scores = heldout.RowScores(a, b, 399, "all")
+
+    def value(idx):
+        return np.mean(a[idx] - np.logaddexp(a[idx], b[idx] + math.log(399)) + math.log(400))
+    se = np.std([value(rng.integers(0, 400, 400)) for _ in range(2000)], ddof=1)
+    best = value(np.arange(400))
+    settings = minimi.Settings()
+
+    def worse(shortfall_in_se, fit, untrained_fit=0.0):
+        run = recipe.Run(best_value=best, untrained_value=best + shortfall_in_se * se,
+                         untrained_fit=untrained_fit, validation_scores=scores, rule="infonce")
+        return recipe.worse_than_untrained(run, fit, settings, np.random.default_rng(1))
+
+    assert not worse(1.5, fit=-0.1) and worse(2.5, fit=-0.1)   # 1.96 standard errors
+    assert not worse(2.5, fit=0.1) and not worse(-1.0, fit=-0.1)
+    assert worse(2.5, fit=float("nan")) and worse(2.5, fit=0.1, untrained_fit=None)
+    run = recipe.Run(best_value=None, untrained_value=0.0, untrained_fit=0.0)
+    assert recipe.worse_than_untrained(run, 0.1, settings, rng)    # no finite checkpoint
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # exp overflows: the divergence itself
@@ -153,7 +202,7 @@ def test_bad_arrays_are_clear_errors(x, y, message):
     ({"critic": "bilinear"}, "unknown critic 'bilinear'"),
     ({"marginals": "ranks"}, "unknown marginals 'ranks'"),
     ({"activation": "gelu"}, "unknown activation 'gelu'"),
-    ({"bound": "remine", "tau": 3.0}, "unknown parameter"),
+    ({"bound": "remine", "tau": 3.0}, "tau is a setting of the bounds smile, .*not of remine:"),
     ({"test_fraction": 1.5}, "test_fraction must be less than 1"),
     ({"validation_fraction": float("nan")}, "validation_fraction must be a finite number"),
     ({"steps": 2.5}, "steps must be an integer, got 2.5"),
@@ -167,9 +216,10 @@ def test_bad_arrays_are_clear_errors(x, y, message):
     ({"lr": float("nan")}, "lr must be a finite number"),
     ({"lr": float("inf")}, "lr must be a finite number"),
     ({"lr": 0.0}, "lr must be greater than 0"),
-    ({"lam": float("inf")}, r"remine: lam \(λ\) must be a finite number"),
-    ({"lam": -1.0}, r"lam \(λ\) must be at least 0"),
-    ({"target": float("nan")}, r"target \(C\) must be a finite number"),
+    ({"bound": "remine", "lam": float("inf")}, r"remine: lam \(λ\) must be a finite number"),
+    ({"bound": "renwj", "lam": -1.0}, r"lam \(λ\) must be at least 0"),
+    ({"bound": "remine", "target": float("nan")}, r"target \(C\) must be a finite number"),
+    ({"lam": 0.1}, r"lam is a setting of the bounds remine, .*not of infonce \(the default\)"),
     ({"bound": "smile", "tau": float("inf")}, "tau.*must be a finite number"),
     ({"progress": "yes"}, "progress must be a callable"),
     ({"device": "tpu"}, "unknown device 'tpu'"),
@@ -221,7 +271,7 @@ def test_cli_prints_one_line_and_the_exit_status_says_what_it_is(files, capsys):
     assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST]) == cli.EXIT_FLAGGED
     out = capsys.readouterr().out.strip()
     assert out.startswith("I(X;Y) ≈ ") and out.count("\n") == 0
-    assert "nats, 95% interval " in out and "(remine, separable critic, best of 30 steps" in out
+    assert "nats, 95% interval " in out and "(infonce, separable critic, best of 30 steps" in out
     assert "[FLAGGED" in out and "not settled" in out
     # stopped early, nothing to flag: exit 0
     settled = ["--steps", "2000", "--eval-every", "20", "--patience", "4", "--hidden", "32",
@@ -264,7 +314,7 @@ def test_cli_json_and_bits(files, capsys):
     cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST, "--json"])
     nats = json.loads(capsys.readouterr().out)
     assert {"mi", "stderr", "unit", "bound", "critic", "status"} <= set(nats)
-    assert nats["unit"] == "nats" and nats["bound"] == "remine" and nats["status"] == "ok"
+    assert nats["unit"] == "nats" and nats["bound"] == "infonce" and nats["status"] == "ok"
     cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST, "--json", "--bits"])
     bits = json.loads(capsys.readouterr().out)
     assert bits["unit"] == "bits" and bits["mi"] == pytest.approx(nats["mi"] / math.log(2))
@@ -336,8 +386,10 @@ def test_cli_errors_name_the_file_and_exit_2(files, tmp_path, capsys):
         ([files["x.npy"], _write(tmp_path, "head.csv", "a,b\n")], "head.csv: a header row but no"),
         ([files["x.npy"], files["y.csv"], "--bound", "mien"], "unknown bound 'mien'"),
         ([files["x.npy"], files["y.csv"], "--lr", "nan"], "lr must be a finite number"),
-        ([files["x.npy"], files["y.csv"], "--lam", "inf"], r"lam \(λ\) must be a finite"),
-        ([files["x.npy"], files["y.csv"], "--target", "nan"], r"target \(C\) must be a finite"),
+        ([files["x.npy"], files["y.csv"], "--bound", "remine", "--lam", "inf"],
+         r"lam \(λ\) must be a finite"),
+        ([files["x.npy"], files["y.csv"], "--bound", "remine", "--target", "nan"],
+         r"target \(C\) must be a finite"),
         ([files["x.npy"], files["y.csv"], "--bound", "smile", "--tau", "inf"], "tau"),
         ([files["x.npy"], files["y.csv"], "--embed-dim", "0"], "embed_dim must be at least 1"),
         ([files["x.npy"], files["y.csv"], "--max-pairs", "0"], "max_pairs must be at least 1"),

@@ -19,8 +19,9 @@ train    Train the critic on shuffled minibatches of the training split. Before
          better: a critic trained past that point only overfits. `steps` is the most.
 judge    Score the chosen checkpoint on the test split, with a bootstrap standard
          error over its rows, and say whether the number can be trusted: status
-         'untrained' (no trained checkpoint beat the untrained critic on the
-         validation split), 'diverged' (the bound went NaN/inf in training),
+         'untrained' (every trained checkpoint scored below the untrained critic on
+         the validation split beyond noise, and on its training rows too),
+         'diverged' (the bound went NaN/inf in training),
          'non_finite' (the test estimate is not finite) and 'degenerate' (a column
          the marginal map flattened: the critic saw other data) leave `mi` None;
          other data warnings and a training that had not settled are flagged.
@@ -180,8 +181,13 @@ def train(data, s, rng, progress, start):
         scores = heldout.row_scores(model, *data.splits["val"], s.pairs_budget(), rng)
         return scores.value(rule), scores
 
-    best = (*validate(), 0, model.state_dict())         # (value, scores, step, weights)
-    validation, curve = [(0, finite(best[0]))], []
+    # The untrained critic's score is the reference, not a candidate: on independent data
+    # every trained checkpoint falls below it (training fits the training rows' noise)
+    untrained = validate()[0]
+    untrained_fit = heldout.row_scores(model, *data.splits["train_sample"], s.pairs_budget(),
+                                       rng).value(rule)
+    best = (-math.inf, None, 0, model.state_dict())     # (value, scores, step, weights)
+    validation, curve = [(0, finite(untrained))], []
     diverged_at, since_best, step, order = None, 0, 0, np.empty(0, dtype=np.int64)
     while step < s.steps and since_best < s.patience:
         step += 1
@@ -200,7 +206,7 @@ def train(data, s, rng, progress, start):
         if step % s.eval_every == 0 or step == s.steps:
             v, scores = validate()
             validation.append((step, finite(v)))
-            if math.isfinite(v) and (not math.isfinite(best[0]) or v > best[0]):
+            if math.isfinite(v) and v > best[0]:
                 best, since_best = (v, scores, step, model.state_dict()), 0
             else:
                 since_best += 1
@@ -211,6 +217,8 @@ def train(data, s, rng, progress, start):
                          f"{rate:.0f} steps/s, at most {(s.steps - step) / rate:.0f}s left")
     model.load_state_dict(best[3])
     return Run(model=model, loss=loss, rule=rule, best_step=best[2], steps_run=step,
+               best_value=finite(best[0]), untrained_value=finite(untrained),
+               untrained_fit=finite(untrained_fit),
                since_best=since_best, diverged_at=diverged_at, validation=validation,
                validation_scores=best[1], curve=curve)
 
@@ -223,14 +231,15 @@ def judge(data, run, s, rng, start):
 
     scores = score("test")
     mi = scores.value(run.rule)
-    status, reason = verdict(run, mi, s.bound, data.meaningless)
+    fit = score("train_sample").value(run.rule)
+    status, reason = verdict(run, mi, fit, s, rng, data.meaningless)
     ok = status == "ok"
     stderr = scores.bootstrap_stderr(run.rule, rng) if ok else None
     val = run.validation_scores   # those that chose the checkpoint, to compare with the test's
     n_train, n_val, n_test = (len(data.splits[k][0]) for k in ("train", "val", "test"))
     return EstimateResult(
         mi=mi if ok else None, stderr=stderr, rejected_mi=None if ok else finite(mi),
-        unit="nats", train_mi=score("train_sample").value(run.rule) if ok else None,
+        unit="nats", train_mi=fit if ok else None,
         validation_mi=val.value(run.rule) if ok else None,
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
         ci=None, ci_level=s.ci_level, subsample_mi=None, flags=[],     # attach_interval
@@ -278,23 +287,39 @@ def _no_parts(failed, s, n):
             "splits): the interval covers only the test rows' noise")
 
 
-def verdict(run, mi, bound, meaningless=()):
+def verdict(run, mi, fit, s, rng, meaningless=()):
     """(status, reason): 'ok' and None, or why the test estimate is not a result."""
     if meaningless:
         return "degenerate", f"the data leaves no meaningful number: {meaningless[0]}"
     if run.diverged_at is not None:
-        return "diverged", (f"training diverged at step {run.diverged_at} (the {bound} value "
+        return "diverged", (f"training diverged at step {run.diverged_at} (the {s.bound} value "
                             "or objective became NaN/inf)")
-    if run.best_step == 0:
-        trained = max((v for step, v in run.validation[1:] if v is not None), default=None)
+    if worse_than_untrained(run, fit, s, rng):
         return "untrained", (
-            f"no trained checkpoint scored above the untrained critic on the validation split "
-            f"(untrained {shown(run.validation[0][1])}, best trained {shown(trained)} nats); if "
-            "X and Y are independent this is expected (MI ≈ 0), otherwise try another bound, "
-            "a lower lr or more data")
+            f"training made the critic worse: every trained checkpoint scored below the "
+            f"untrained critic on the validation split beyond its noise (untrained "
+            f"{shown(run.untrained_value)}, best trained {shown(run.best_value)} nats), and "
+            f"on its own training rows too ({shown(run.untrained_fit)}, {shown(finite(fit))}); "
+            "try another bound, a lower lr or more data")
     if not math.isfinite(mi):
         return "non_finite", ("the test-split estimate of the chosen checkpoint is not finite")
     return "ok", None
+
+
+def worse_than_untrained(run, fit, s, rng):
+    """Whether training failed: no trained checkpoint has a finite validation score, or
+    the best one is below the untrained critic's by more than z · its bootstrap standard
+    error (z of ci_level) *and* scores no higher on its own training rows (`fit`) either.
+    A critic that fits its training rows but not the validation rows learned their noise:
+    on independent data that is the answer (≈ 0), not a failure."""
+    if run.best_value is None:
+        return True
+    if run.untrained_value is None or run.best_value >= run.untrained_value:
+        return False
+    if run.untrained_fit is not None and math.isfinite(fit) and fit > run.untrained_fit:
+        return False
+    se = run.validation_scores.bootstrap_stderr(run.rule, rng)
+    return not run.untrained_value - run.best_value <= interval.z_value(s.ci_level) * se
 
 
 def finite(v):

@@ -25,7 +25,8 @@ def _setting(default, help, choices=None):
 class Settings:
     """How minimi.estimate trains and scores its critic."""
 
-    bound: str = _setting("remine", f"the bound that trains the critic: {', '.join(bounds.BOUNDS)}")
+    bound: str = _setting("infonce",
+                          f"the bound that trains the critic: {', '.join(bounds.BOUNDS)}")
     critic: str = _setting("separable", "separable: g(x)·h(y), fast; concat: an MLP on [x; y]",
                            CRITICS)
     hidden: tuple = _setting((128, 128), "the critic's hidden layer sizes")
@@ -34,7 +35,7 @@ class Settings:
                                tuple(ACTIVATIONS))
     steps: int = _setting(5000, "the most training steps")
     batch_size: int = _setting(256, "training rows per step")
-    lr: float = _setting(5e-4, "Adam's learning rate")
+    lr: float = _setting(2e-3, "Adam's learning rate")
     lam: float = _setting(None, "λ of a regularized bound (default: the bound's)")
     target: float = _setting(None, "C of a regularized bound (default: the bound's)")
     tau: float = _setting(None, "the clip of SMILE-type bounds (default: the bound's)")
@@ -84,7 +85,16 @@ class Settings:
         checks.choice("critic", self.critic, CRITICS)
         checks.choice("marginals", self.marginals, MARGINALS)
         checks.choice("activation", self.activation, tuple(ACTIVATIONS))
-        bounds.make(self.bound, **self.bound_params())  # the name and the parameter values
+        checks.choice("bound", self.bound, tuple(bounds.BOUNDS))
+        takes = bounds.parameters(self.bound)
+        for name in self.bound_params():
+            if name not in takes:
+                users = [b for b in bounds.BOUNDS if name in bounds.parameters(b)]
+                default = " (the default)" if self.bound == Settings.bound else ""
+                raise ValueError(f"{name} is a setting of the bounds {', '.join(users)}, not of "
+                                 f"{self.bound}{default}: choose one of those bounds with it, "
+                                 f"or leave {name} out")
+        bounds.make(self.bound, **self.bound_params())  # the parameter values
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
             raise ValueError(f"hidden must be a sequence of layer sizes such as (128, 128), "
                              f"got {self.hidden!r}")
