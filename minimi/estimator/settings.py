@@ -45,7 +45,7 @@ class Settings:
                                                "checkpoint")
     marginals: str = _setting("rank", "rank: normal scores of each column's ranks; standard: "
                                       "centre and scale; none", MARGINALS)
-    eval_every: int = _setting(100, "steps between validation scores")
+    eval_every: int = _setting(50, "steps between validation scores")
     patience: int = _setting(10, "stop after this many validation scores without a better one")
     subsamples: int = _setting(2, "for the interval the rows are also split into this many "
                                   "disjoint parts, each estimated on its own (1: none; the "
