@@ -176,16 +176,19 @@ def train(data, s, rng, progress, start):
     opt = Adam(model.parameters(), lr=s.lr)
     batch_size = min(s.batch_size, len(xt))
 
+    def score(split):
+        """RowScores of the critic as it is now, on a split."""
+        return heldout.row_scores(model, *data.splits[split], s.pairs_budget(), rng)
+
     def validate():
         """(value, RowScores) of the validation split."""
-        scores = heldout.row_scores(model, *data.splits["val"], s.pairs_budget(), rng)
+        scores = score("val")
         return scores.value(rule), scores
 
     # The untrained critic's score is the reference, not a candidate: on independent data
     # every trained checkpoint falls below it (training fits the training rows' noise)
     untrained = validate()[0]
-    untrained_fit = heldout.row_scores(model, *data.splits["train_sample"], s.pairs_budget(),
-                                       rng).value(rule)
+    untrained_fit = score("train_sample").value(rule)
     best = (-math.inf, None, 0, model.state_dict())     # (value, scores, step, weights)
     validation, curve = [(0, finite(untrained))], []
     diverged_at, since_best, step, order = None, 0, 0, np.empty(0, dtype=np.int64)

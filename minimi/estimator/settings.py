@@ -85,8 +85,7 @@ class Settings:
         checks.choice("critic", self.critic, CRITICS)
         checks.choice("marginals", self.marginals, MARGINALS)
         checks.choice("activation", self.activation, tuple(ACTIVATIONS))
-        checks.choice("bound", self.bound, tuple(bounds.BOUNDS))
-        takes = bounds.parameters(self.bound)
+        takes = bounds.parameters(self.bound)          # an unknown name is an error there
         for name in self.bound_params():
             if name not in takes:
                 users = [b for b in bounds.BOUNDS if name in bounds.parameters(b)]
