@@ -83,8 +83,9 @@ bench-slb bench-clb bench-lambda: bench-%: deps
 bench-tasks: deps
 	$(PY) -m bench tasks --profile $(PROFILE) --out $(OUT)
 
-# minimi beside bmi's estimators on bmi's tasks, through the released bmi's harness
-# (its environment is built once, in ~/.cache/minimi; quick ~15 minutes on 2 cores).
+# minimi beside bmi's estimators and torch-mist's on bmi's tasks, through the released
+# bmi's harness (their environments are built once, in ~/.cache/minimi: bmi's and one
+# with PyTorch for the CPU, ~1.4 GB; quick ~6 minutes on 2 cores once they are built).
 bench-bmi: deps
 	$(PY) -m bench bmi --profile $(PROFILE) --out $(OUT)
 

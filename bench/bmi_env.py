@@ -1,43 +1,71 @@
-"""A throwaway environment holding the released bmi benchmark, built once and reused.
+"""Throwaway environments for the tools minimi is compared with, built once and reused.
 
-minimi never depends on bmi: its benchmark and its tests run bmi in a virtual
-environment of its own (MINIMI_BMI_ENV, default ~/.cache/minimi/bmi-0.1.3), made
-with pip the first time. bmi 0.1.3 needs JAX 0.4.30: newer JAX removed
-jax.core.pp_eqn_rules, which its tensorflow-probability imports.
+minimi never depends on them: its benchmark and its tests run them in virtual
+environments of their own, made with pip the first time.
+
+BMI         the released bmi benchmark (MINIMI_BMI_ENV, default
+            ~/.cache/minimi/bmi-0.1.3). bmi 0.1.3 needs JAX 0.4.30: newer JAX removed
+            jax.core.pp_eqn_rules, which its tensorflow-probability imports.
+TORCH_MIST  torch-mist with PyTorch for the CPU (MINIMI_TORCH_MIST_ENV, default
+            ~/.cache/minimi/torch-mist-0.2.17; about 1.4 GB). torch-mist imports
+            pandas without declaring it.
 """
 import os
 import subprocess
 import sys
 
-REQUIREMENTS = ["benchmark-mi==0.1.3", "jax==0.4.30", "jaxlib==0.4.30"]
+
+class Environment:
+    """A virtual environment: where it lives, what pip puts in it (one list per pip
+    call), and the import that says it works."""
+
+    def __init__(self, name, variable, folder, installs, check):
+        self.name, self.variable, self.folder = name, variable, folder
+        self.installs, self.check = installs, check
+
+    def path(self):
+        return os.environ.get(self.variable) or \
+            os.path.join(os.path.expanduser("~"), ".cache", "minimi", self.folder)
+
+    def ensure(self, log=None):
+        """The Python of the environment, made if needed; a RuntimeError with pip's
+        last words when it cannot be made (no index, say)."""
+        folder = self.path()
+        python = os.path.join(folder, "bin", "python")
+        if os.path.exists(python) and self.works(python):
+            return python
+        if log:
+            log(f"building the {self.name} environment in {folder} (once; a few minutes)")
+        made = subprocess.run([sys.executable, "-m", "venv", "--clear", folder],
+                              capture_output=True, text=True)
+        if made.returncode:
+            raise RuntimeError(f"cannot create a virtual environment in {folder}: "
+                               f"{made.stderr.strip()[-300:]}")
+        for args in self.installs:
+            pip = subprocess.run([python, "-m", "pip", "install", "--quiet", *args],
+                                 capture_output=True, text=True)
+            if pip.returncode:
+                raise RuntimeError(f"cannot install {' '.join(args)} into {folder}: "
+                                   f"{(pip.stderr or pip.stdout).strip()[-400:]}")
+        if not self.works(python):
+            raise RuntimeError(f"{self.check!r} fails in {folder} after installing "
+                               f"{'; '.join(' '.join(a) for a in self.installs)}")
+        return python
+
+    def works(self, python):
+        return subprocess.run([python, "-c", self.check], capture_output=True).returncode == 0
 
 
-def env_dir():
-    return os.environ.get("MINIMI_BMI_ENV") or \
-        os.path.join(os.path.expanduser("~"), ".cache", "minimi", "bmi-0.1.3")
+BMI = Environment("bmi", "MINIMI_BMI_ENV", "bmi-0.1.3",
+                  [["benchmark-mi==0.1.3", "jax==0.4.30", "jaxlib==0.4.30"]],
+                  "import bmi.benchmark")
+TORCH_MIST = Environment(
+    "torch-mist", "MINIMI_TORCH_MIST_ENV", "torch-mist-0.2.17",
+    [["torch", "--index-url", "https://download.pytorch.org/whl/cpu"],
+     ["torch-mist==0.2.17", "pandas"]],
+    "import torch_mist")
 
 
 def ensure(log=None):
-    """The Python of an environment where `import bmi` works, made if needed; a
-    RuntimeError with pip's last words when it cannot be made (no index, say)."""
-    folder = env_dir()
-    python = os.path.join(folder, "bin", "python")
-    if os.path.exists(python) and _imports_bmi(python):
-        return python
-    if log:
-        log(f"building the bmi environment in {folder} (once; a few minutes)")
-    made = subprocess.run([sys.executable, "-m", "venv", "--clear", folder],
-                          capture_output=True, text=True)
-    if made.returncode:
-        raise RuntimeError(f"cannot create a virtual environment in {folder}: "
-                           f"{made.stderr.strip()[-300:]}")
-    pip = subprocess.run([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS],
-                         capture_output=True, text=True)
-    if pip.returncode or not _imports_bmi(python):
-        raise RuntimeError(f"cannot install {' '.join(REQUIREMENTS)}: "
-                           f"{(pip.stderr or pip.stdout).strip()[-400:]}")
-    return python
-
-
-def _imports_bmi(python):
-    return subprocess.run([python, "-c", "import bmi.benchmark"], capture_output=True).returncode == 0
+    """The Python of the bmi environment (BMI.ensure)."""
+    return BMI.ensure(log)

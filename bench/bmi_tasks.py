@@ -10,14 +10,19 @@ sample with task.sample, writes it with bmi.utils.save_sample and hands it to
 bmi.benchmark.run_estimator with each estimator: minimi as bmi runs any external
 estimator (the command `python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y`, defaults,
 --accept-flagged so that its flagged numbers are scored too, and its flags kept
-with --result), bmi's KSG, CCA and neural estimators with bmi's defaults.
+with --result), bmi's KSG, CCA and neural estimators with bmi's defaults, and
+torch-mist's README call (bench/torch_mist_command.py, an external estimator too,
+in an environment of its own with PyTorch for the CPU, built once; where it cannot
+be installed the default profiles go on without it and say so).
 
 One run file per (task, samples, estimator, seed) under
 <out>/bmi/<task>_n<samples>/<estimator>/; an interrupted grid resumes, --task K/N
 shares it out. The summary: estimate − truth per task and estimator, each
 estimator's mean |error|, tasks within 0.1 nats, failures and median seconds per
-estimate; a figure of estimate against truth with a panel per estimator.
-torch-mist is not run yet: it needs an environment of its own, with PyTorch.
+estimate; a figure of estimate against truth with a panel per estimator. Seconds
+are those the estimate took in its own process: minimi's and torch-mist's commands
+report them (starting Python and importing PyTorch, ~3 s, left out); bmi's
+estimators run in the harness's process.
 """
 import argparse
 import json
@@ -36,7 +41,9 @@ from . import bmi_env, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
-ESTIMATORS = ("minimi", "ksg", "cca", "bmi-infonce", "bmi-nwj", "bmi-dv", "bmi-mine")
+TORCH_MIST_COMMAND = os.path.join(ROOT, "bench", "torch_mist_command.py")
+ESTIMATORS = ("minimi", "ksg", "cca", "bmi-infonce", "bmi-nwj", "bmi-dv", "bmi-mine",
+              "torch-mist")
 # one task of each kind; the 1v1 normal, bimodal and wiggly tasks are one task for
 # minimi's rank marginals, so one of them stands for all three
 QUICK_TASKS = ("1v1-normal-0.75", "1v1-additive-0.1", "student-identity-2-2-1",
@@ -44,9 +51,13 @@ QUICK_TASKS = ("1v1-normal-0.75", "1v1-additive-0.1", "student-identity-2-2-1",
                "swissroll_x-normal_cdf-1v1-normal-0.75", "spiral-multinormal-sparse-5-5-2-2.0",
                "asinh-student-identity-5-5-2")
 # tasks (None: all 40), seeds, sample sizes, estimators
-PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-infonce")),
+PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-infonce",
+                                                "torch-mist")),
             "full": (None, 5, [5000, 10000], ESTIMATORS)}
 BMI_DEFAULTS = "bmi 0.1.3 defaults (neural: verbose off, seeded with the run's seed)"
+OTHERS_SETTINGS = {"torch-mist": "torch-mist 0.2.17, its README call: estimate_mi(data=(x, y), "
+                                 "estimator='smile', hidden_dims=[128], max_iterations=1000), "
+                                 "torch.manual_seed(the run's seed)"}
 
 
 def _worker(python, argument, folder):
@@ -117,6 +128,18 @@ def main(argv=None):
     except RuntimeError as error:
         raise runner.BadInput(f"the released bmi is needed and cannot be installed here: "
                               f"{error}") from None
+    torch_mist, notes = None, []
+    if "torch-mist" in estimators and not args.list:
+        try:
+            torch_mist = bmi_env.TORCH_MIST.ensure(
+                log=lambda text: print(f"bmi: {text}", file=sys.stderr))
+        except RuntimeError as error:
+            if args.estimators:           # asked for by name: an error, before any run
+                raise runner.BadInput(f"--estimators torch-mist: it cannot be installed "
+                                      f"here: {error}") from None
+            estimators.remove("torch-mist")
+            notes.append(f"torch-mist is left out: it cannot be installed here ({error})")
+            print(f"bmi: {notes[-1]}", file=sys.stderr)
     known = catalogue(python)
     wanted = args.tasks.split(",") if args.tasks else list(task_ids or known)
     unknown = [t for t in wanted if t not in known]
@@ -126,7 +149,8 @@ def main(argv=None):
     grid = [(f"{task}_n{samples}", name, {}, seed,
              {"task": task, "dims": known[task]["dims"], "truth": known[task]["truth"],
               "samples": samples, "estimator": name, "profile": args.profile, "bmi": "0.1.3",
-              "settings": settings if name == "minimi" else BMI_DEFAULTS,
+              "settings": settings if name == "minimi" else
+              OTHERS_SETTINGS.get(name, BMI_DEFAULTS),
               "options": options if name == "minimi" else []})
             for samples in sizes for task in wanted for seed in seeds for name in estimators]
     todo = runner.plan(args.out, "bmi", grid, args)
@@ -136,9 +160,9 @@ def main(argv=None):
           f"seeds {seeds}, {','.join(map(str, sizes))} samples: {len(todo)} of {len(grid)} "
           "runs to do", file=sys.stderr, flush=True)
     if todo:
-        run_grid(python, todo)
+        run_grid(python, todo, torch_mist)
     if not args.no_report:
-        report(args.out)
+        report(args.out, notes)
 
 
 # what the bench sets itself for every minimi run
@@ -165,11 +189,15 @@ def minimi_options(text):
                      for k, v in vars(settings).items() if k != "seed"}
 
 
-def run_grid(python, todo):
-    """Run the planned units in one worker, writing each run file as it finishes."""
+def run_grid(python, todo, torch_mist=None):
+    """Run the planned units in one worker, writing each run file as it finishes;
+    torch_mist: the Python of the torch-mist environment, if any unit needs it."""
     start = time.perf_counter()
+    commands = {"minimi": [sys.executable, "-m", "minimi", "bmi"]}
+    if torch_mist:
+        commands["torch-mist"] = [torch_mist, TORCH_MIST_COMMAND]
     with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
-        plan = {"minimi_command": [sys.executable, "-m", "minimi", "bmi"], "folder": folder,
+        plan = {"commands": commands, "folder": folder,
                 "units": [{"key": i, "task": p.config["task"], "samples": p.config["samples"],
                            "seed": p.seed, "estimator": p.name, "options": p.config["options"]}
                           for i, p in enumerate(todo)]}
@@ -192,31 +220,36 @@ def run_grid(python, todo):
 
 
 def final_of(line, truth):
-    """A run file's `final` from the worker's line: bmi's RunResult, and for minimi
-    the flags and interval of its --result."""
-    run, kept = line["run"], line["minimi_result"] or {}
+    """A run file's `final` from the worker's line: bmi's RunResult, and for the
+    commands their --result: minimi's flags and interval, and for both the seconds
+    the estimate took in its own process (bmi's time includes starting it)."""
+    run, kept = line["run"], line["command_result"] or {}
     mi = runner.finite_or_none(run["mi_estimate"]) if run["success"] else None
     info = run["additional_information"]
     message = info.get("error", "") + (" " + info["subprocess_output"]
                                        if "subprocess_output" in info else "")
     return {"mi": mi, "truth": truth, "error": None if mi is None else mi - truth,
             "success": bool(run["success"]) and mi is not None, "message": message.strip(),
-            "seconds": runner.finite_or_none(run["time_in_seconds"]),
+            "seconds": runner.finite_or_none(kept.get("elapsed_s", run["time_in_seconds"])),
+            "harness_seconds": runner.finite_or_none(run["time_in_seconds"]),
             "flagged": bool(kept.get("flagged")), "flag_reasons": kept.get("flag_reasons", []),
             "ci": kept.get("ci"), "minimi_status": kept.get("status")}
 
 
 # ---- summary and figure ---------------------------------------------------------------------
 
-def report(out):
+def report(out, notes=()):
     runs = runner.runs_to_report(out, "bmi")
     if not runs:
         return None
     lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
              "Through bmi 0.1.3's own harness (`run_estimator`), each estimator with its "
-             "defaults; estimate − truth in nats, mean ± sd over seeds. **Bold**: within 0.1 "
-             "nats. ⚑: minimi flagged the estimate (its number is scored anyway; bmi alone "
-             "would record a failure). ✗: no estimate.", ""]
+             "defaults (torch-mist: its README call); estimate − truth in nats, mean ± sd "
+             "over seeds. **Bold**: within 0.1 nats. ⚑: minimi flagged the estimate (its "
+             "number is scored anyway; bmi alone would record a failure). ✗: no estimate. "
+             "Seconds: the estimate in its own process (minimi's and torch-mist's commands "
+             "say how long, without starting Python and importing their libraries).", "",
+             *(f"Note: {n}." for n in notes), *([""] if notes else [])]
     figures = []
     for samples in sorted({r["config"]["samples"] for r in runs}):
         group = [r for r in runs if r["config"]["samples"] == samples]

@@ -4,37 +4,54 @@ own harness on bmi's own tasks, one estimator at a time.
     <bmi env python> bench/bmi_worker.py PLAN.json
     <bmi env python> bench/bmi_worker.py --catalogue     # bmi's tasks, their dims and MI
 
-PLAN.json holds {"minimi_command": [...], "folder": DIR, "units": [{"key", "task",
-"samples", "seed", "estimator", "options"}, ...]}. Each unit: task.sample(samples, seed), the
-sample written by bmi.utils.save_sample, then bmi.benchmark.run_estimator with the
-estimator, as bmi's own pipeline does. minimi runs as bmi runs any external
-estimator: a command given the sample's path and dimensions, whose standard output
-(standard error merged in) must be one number. One line per finished unit on
-standard output, `RESULT <json>`; everything else this process prints (JAX) goes
-to standard error. Standard library and bmi only: no minimi, no bench.
+PLAN.json holds {"commands": {"minimi": [...], "torch-mist": [...]}, "folder": DIR,
+"units": [{"key", "task", "samples", "seed", "estimator", "options"}, ...]}. Each
+unit: task.sample(samples, seed), the sample written by bmi.utils.save_sample, then
+bmi.benchmark.run_estimator with the estimator, as bmi's own pipeline does. minimi
+and torch-mist run as bmi runs any external estimator: a command given the sample's
+path and dimensions, whose standard output (standard error merged in) must be one
+number; each also keeps its result in a JSON file, passed on as `command_result`.
+One line per finished unit on standard output, `RESULT <json>`; everything else
+this process prints (JAX) goes to standard error. Standard library and bmi only:
+no minimi, no bench.
 """
 import json
 import os
 import sys
 
 
-def bmi_estimator(name, seed, minimi_command, folder, options=()):
-    """bmi's estimator `name` with its defaults (the neural ones quiet and seeded)."""
-    import bmi.estimators as E
+def command_estimator(command, result_path):
+    """bmi's ExternalEstimator running `command` + [SAMPLE_CSV, DIM_X, DIM_Y] + its own
+    options (a list of strings, where "{result}" stands for `result_path`)."""
     from bmi.estimators.external.external_estimator import ExternalEstimator
 
+    class Command(ExternalEstimator):
+        def _build_command(self, path, dim_x, dim_y):
+            head, options = command
+            return [*head, str(path), str(dim_x), str(dim_y),
+                    *(o.replace("{result}", result_path) for o in options)]
+
+        def parameters(self):
+            return {}
+    estimator = Command()
+    estimator.result_path = result_path
+    return estimator
+
+
+def bmi_estimator(name, seed, commands, folder, options=()):
+    """bmi's estimator `name` with its defaults (the neural ones quiet and seeded), or
+    one of the commands (minimi, torch-mist) as bmi runs any external estimator."""
+    import bmi.estimators as E
+
     if name == "minimi":
-        class Minimi(ExternalEstimator):
-            result_path = os.path.join(folder, "minimi_result.json")
-
-            def _build_command(self, path, dim_x, dim_y):
-                # a flagged number is printed and kept with its flags in --result
-                return [*minimi_command, str(path), str(dim_x), str(dim_y), *options,
-                        "--seed", str(seed), "--accept-flagged", "--result", self.result_path]
-
-            def parameters(self):
-                return {}
-        return Minimi()
+        # a flagged number is printed and kept with its flags in --result
+        return command_estimator((commands["minimi"], [
+            *options, "--seed", str(seed), "--accept-flagged", "--result", "{result}"]),
+            os.path.join(folder, "minimi_result.json"))
+    if name == "torch-mist":
+        return command_estimator((commands["torch-mist"], [
+            "--seed", str(seed), "--result", "{result}"]),
+            os.path.join(folder, "torch_mist_result.json"))
     if name == "ksg":
         return E.KSGEnsembleFirstEstimator()
     if name == "cca":
@@ -69,18 +86,18 @@ def main(plan_path):
             x, y = task.sample(unit["samples"], seed=unit["seed"])
             bmi.utils.save_sample(sample_path, x, y)
             drawn = (unit["task"], unit["samples"], unit["seed"])
-        estimator = bmi_estimator(unit["estimator"], unit["seed"], plan["minimi_command"], folder,
+        estimator = bmi_estimator(unit["estimator"], unit["seed"], plan["commands"], folder,
                                   unit.get("options", ()))
         kept = getattr(estimator, "result_path", None)
         if kept and os.path.exists(kept):
             os.remove(kept)
         run = run_estimator(estimator, unit["estimator"], sample_path, task.id, seed=unit["seed"])
-        minimi_result = None
+        command_result = None
         if kept and os.path.exists(kept):
             with open(kept) as f:
-                minimi_result = json.load(f)
+                command_result = json.load(f)
         line = {"key": unit["key"], "truth": float(task.mutual_information),
-                "run": run.dict(), "minimi_result": minimi_result}
+                "run": run.dict(), "command_result": command_result}
         real_stdout.write("RESULT " + json.dumps(line) + "\n")
         real_stdout.flush()
 

@@ -15,6 +15,7 @@ runs the default bound on 1000, 5000 and 10000 rows with three seeds.
 import argparse
 import contextlib
 import ctypes
+import math
 import multiprocessing
 import os
 import signal
@@ -318,7 +319,8 @@ def coverage_table(runs):
         finals = [r["final"] for r in group]
         est = [f for f in finals if f["ci"] is not None]
         plain = [f for f in est if not f["flagged"]]
-        widths = [f["ci"][1] - f["ci"][0] for r, f in zip(group, finals)
+        widths = [f["ci"][1] - f["ci"][0] if f["ci"][1] is not None else math.inf
+                  for r, f in zip(group, finals)
                   if f["ci"] is not None and r["config"]["family"] == "normal"
                   and r["config"]["truth"] <= 5]
         lines.append(

@@ -55,17 +55,19 @@ def test_a_worker_line_becomes_a_run_files_final():
                       "success": False, "additional_information": {
                           "error": "Command returned non-zero exit status 3.",
                           "subprocess_output": "minimi bmi: error: no estimate"}},
-              "minimi_result": None}
+              "command_result": None}
     final = bmi_tasks.final_of(failed, 0.4)
     assert (final["mi"], final["error"], final["success"], final["seconds"]) == \
         (None, None, False, None)
     assert "exit status 3" in final["message"] and "no estimate" in final["message"]
     flagged = {"run": {"mi_estimate": 0.35, "time_in_seconds": 12.5, "success": True,
                        "additional_information": {}},
-               "minimi_result": {"flagged": True, "flag_reasons": ["not settled: x"],
-                                 "ci": [0.2, 0.5], "status": "ok"}}
+               "command_result": {"flagged": True, "flag_reasons": ["not settled: x"],
+                                  "ci": [0.2, 0.5], "status": "ok", "elapsed_s": 11.0}}
     final = bmi_tasks.final_of(flagged, 0.4)
     assert final["error"] == pytest.approx(-0.05) and final["success"] and final["flagged"]
+    # the seconds are the estimate's own, not those of starting a process for it
+    assert (final["seconds"], final["harness_seconds"]) == (11.0, 12.5)
     assert final["flag_reasons"] == ["not settled: x"] and final["ci"] == [0.2, 0.5]
 
 
@@ -116,3 +118,39 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
     changed = argv[:-1] + ["--steps 600 --subsamples 1"]
     with pytest.raises(runner.BadInput, match="made with other settings: options="):
         bmi_tasks.main(changed)
+
+
+def test_the_torch_mist_command_reads_bmis_csv_and_refuses_other_columns(tmp_path):
+    from bench import torch_mist_command
+    path = tmp_path / "sample.csv"
+    path.write_text("X0,X1,Y0\n1.5,2,3\n-4,5e-1,6\n")    # as bmi.utils.save_sample writes
+    x, y = torch_mist_command.read_sample(str(path), 2, 1)
+    assert x.tolist() == [[1.5, 2.0], [-4.0, 0.5]] and y.tolist() == [[3.0], [6.0]]
+    with pytest.raises(ValueError, match="expected \\['X0', 'Y0', 'Y1'\\]"):
+        torch_mist_command.read_sample(str(path), 1, 2)
+
+
+@pytest.mark.slow
+def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path):
+    """torch-mist's README call as a bmi external estimator; its seconds are its own.
+    Skips where the torch-mist environment (1.4 GB, built by `python -m bench bmi`)
+    is not installed: a test does not download PyTorch."""
+    from bench import bmi_env
+    python = os.path.join(bmi_env.TORCH_MIST.path(), "bin", "python")
+    if not (os.path.exists(python) and bmi_env.TORCH_MIST.works(python)):
+        pytest.skip(f"no torch-mist environment at {bmi_env.TORCH_MIST.path()} "
+                    "(`python -m bench bmi --estimators torch-mist` builds it)")
+    try:
+        bmi_env.ensure()
+    except RuntimeError as error:
+        pytest.skip(f"the released bmi cannot be installed here: {error}")
+    out = str(tmp_path / "results")
+    bmi_tasks.main(["--tasks", "1v1-normal-0.75", "--samples", "1000", "--estimators",
+                    "torch-mist", "--out", out])
+    (run,) = runner.load_runs(out, "bmi")
+    assert run["final"]["success"], run["final"]["message"]
+    # torch-mist's own number (0.18 for a true 0.41 at 1000 rows): only its sense is checked
+    assert 0 < run["final"]["mi"] < run["final"]["truth"] + 0.2
+    assert "estimate_mi(" in run["config"]["settings"]
+    # the harness's time includes starting Python and importing PyTorch
+    assert 0 < run["final"]["seconds"] < run["final"]["harness_seconds"]

@@ -125,6 +125,34 @@ def test_the_result_carries_the_interval_in_json_and_summary():
     assert bits["ci"][1] == pytest.approx(high / math.log(2))
 
 
+def test_an_estimate_at_the_log_n_limit_has_an_interval_without_an_upper_end():
+    """Five pairs at ρ = 0.9999 hold 5·4.3 = 21 nats; 600 rows leave 120 test rows,
+    which show at most about log 120 = 4.8. The interval is then [low, ∞): in the
+    result, the JSON (null) and the summary."""
+    r = np.random.default_rng(0)
+    x = r.standard_normal((600, 5))
+    y = 0.9999 * x + math.sqrt(1 - 0.9999 ** 2) * r.standard_normal((600, 5))
+    result = minimi.estimate(x, y, **SMALL)
+    assert result.status == "ok" and result.mi < math.log(120)
+    assert result.ci[0] <= result.mi and result.ci[1] == math.inf
+    assert any("log(120 test rows)" in f and "no upper end" in f for f in result.flag_reasons)
+    assert json.loads(dumps(result.as_dict()))["ci"] == [result.ci[0], None]
+    assert f"interval {result.ci[0]:.2f} to ∞" in result.summary()
+
+
+def test_a_part_of_half_the_rows_is_checked_twice_as_often_with_half_the_steps():
+    """The same passes over a part's training rows between validation checks as over
+    all rows: the progress lines show the schedule of the whole and of each part."""
+    lines = []
+    minimi.estimate(*correlated(800, 2), progress=lines.append,
+                    **dict(SMALL, steps=400, eval_every=40, patience=100))
+    whole = [line for line in lines if not line.startswith("subsample")]
+    part = [line for line in lines if line.startswith("subsample 2 of 2: ")]
+    assert [line.split(":")[0] for line in whole] == [f"step {k}/400" for k in range(40, 401, 40)]
+    assert [line.split(":")[1].strip() for line in part] == \
+        [f"step {k}/200" for k in range(20, 201, 20)]
+
+
 def test_without_subsamples_the_interval_is_flagged_as_test_noise_only():
     x, y = correlated(300, 1)          # too few rows for two parts of 200
     result = minimi.estimate(x, y, **SMALL)

@@ -50,15 +50,27 @@ class RowScores:
 
     def bootstrap_stderr(self, rule, rng, reps=200):
         """Standard deviation of the estimate over resamples of the rows."""
-        n = len(self.a)
-        values = []
-        per_chunk = max(1, (1 << 22) // n)
-        for start in range(0, reps, per_chunk):
-            idx = rng.integers(0, n, (min(per_chunk, reps - start), n))
-            values.append(_value(rule, self.a[idx], self.b[idx], self.m))
-        values = np.concatenate(values)
-        values = values[np.isfinite(values)]
-        return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        return _bootstrap(lambda idx: _value(rule, self.a[idx], self.b[idx], self.m),
+                          len(self.a), reps, rng)
+
+
+def gain_stderr(new, old, rule, rng, reps=100):
+    """Standard deviation of value(new) − value(old), two RowScores of the same rows,
+    over resamples of the rows (paired: both scored on each resample)."""
+    return _bootstrap(lambda idx: _value(rule, new.a[idx], new.b[idx], new.m)
+                      - _value(rule, old.a[idx], old.b[idx], old.m), len(new.a), reps, rng)
+
+
+def _bootstrap(statistic, n, reps, rng):
+    """Standard deviation of statistic(idx) over `reps` resamples idx of range(n); the
+    resamples go in chunks of at most 2^22 indices."""
+    values = []
+    per_chunk = max(1, (1 << 22) // n)
+    for start in range(0, reps, per_chunk):
+        values.append(statistic(rng.integers(0, n, (min(per_chunk, reps - start), n))))
+    values = np.concatenate(values)
+    values = values[np.isfinite(values)]
+    return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
 
 
 def _value(rule, a, b, m):

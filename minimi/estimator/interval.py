@@ -4,7 +4,8 @@ The test split's bootstrap (heldout.py) only says how the number would move with
 other test rows. It leaves out the critic's training (its seed, split and stopping
 point) and the bias of an estimate from finite data. So after the estimate on all
 n rows, the rows are split into `subsamples` = k disjoint random parts and the
-whole recipe (split, train, choose, score) runs again on each part:
+whole recipe (split, train, choose, score) runs again on each part, its schedule
+scaled to its rows (recipe.part_settings):
 
     I, se        the estimate on all n rows and its test-row standard error
     I_j, se_j    the estimates on the k parts of n/k rows each, and theirs
@@ -26,7 +27,8 @@ look) when
     - the test estimate lies below the validation estimate that chose the
       checkpoint beyond their noise: the critic does not carry over to new rows;
     - the interval reaches log(test rows) − 1: n rows cannot show much more than
-      log n nats (McAllester & Stratos, 2020), so a larger truth looks the same.
+      log n nats (McAllester & Stratos, 2020), so a larger truth looks the same;
+      the interval then has no upper end (high = ∞; null in JSON).
 
 What it cannot see: a critic that cannot represent the density ratio biases
 every part alike, and a bias that falls slower than 1/rows is under-corrected.
@@ -101,8 +103,14 @@ def checks(mi, se, low, high, validation, validation_se, n_test, level):
         flags.append(f"the test estimate ({mi:.2f}) is below the validation estimate that chose "
                      f"the checkpoint ({validation:.2f}) beyond their noise: the critic does "
                      "not carry over to new rows")
-    ceiling = math.log(n_test)
-    if high > ceiling - LOG_N_MARGIN:
-        flags.append(f"the estimate nears log({n_test} test rows) = {ceiling:.1f} nats, about "
-                     "the most that many rows can show: the truth may be far higher")
+    if at_ceiling(high, n_test):
+        flags.append(f"the estimate nears log({n_test} test rows) = {math.log(n_test):.1f} "
+                     "nats, about the most that many rows can show: the truth may be far "
+                     "higher, so the interval has no upper end")
     return flags
+
+
+def at_ceiling(high, n_test):
+    """Whether an interval up to `high` reaches log(n_test) − LOG_N_MARGIN, where
+    n_test rows stop telling a larger MI apart."""
+    return high > math.log(n_test) - LOG_N_MARGIN

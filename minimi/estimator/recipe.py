@@ -15,8 +15,10 @@ prepare  Split the rows into train / validation / test (test_fraction, then
 train    Train the critic on shuffled minibatches of the training split. Before
          training and every `eval_every` steps, score the validation split
          (heldout.py: the rule that is right at this bound's optimum) and keep the
-         best checkpoint. Stop once `patience` evaluations in a row found nothing
-         better: a critic trained past that point only overfits. `steps` is the most.
+         best checkpoint. Stop once `patience` evaluations in a row found no gain
+         beyond noise (a better checkpoint by less than one standard error of the
+         difference is kept, but does not restart the count): a critic trained past
+         that point only overfits. `steps` is the most.
 judge    Score the chosen checkpoint on the test split, with a bootstrap standard
          error over its rows, and say whether the number can be trusted: status
          'untrained' (every trained checkpoint scored below the untrained critic on
@@ -63,7 +65,7 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
         rows = part_rows(len(x), s)     # decided before any training
         result = estimate_once(x, y, s, progress)
         rows = rows if result.status == "ok" else []
-        parts = [estimate_once(x[idx], y[idx], Settings.of(s, seed=interval.part_seed(s.seed, j)),
+        parts = [estimate_once(x[idx], y[idx], part_settings(s, j, len(idx), len(x)),
                                _tagged(progress, f"subsample {j + 1} of {len(rows)}: "),
                                warn=False)
                  for j, idx in enumerate(rows)]
@@ -83,6 +85,18 @@ def part_rows(n, s):
     except ValueError:
         return []
     return rows
+
+
+def part_settings(s, j, rows, n):
+    """The settings of part j (`rows` of the n rows): its own seed, and the schedule
+    scaled to its rows. Validation every eval_every·rows/n steps (and at most
+    steps·rows/n steps) is the same number of passes over its training rows between
+    checks as the estimate on all rows makes: a critic overfits by passes, so the
+    part stops as the whole does, after `patience` checks without a gain beyond noise."""
+    scale = rows / n
+    return Settings.of(s, seed=interval.part_seed(s.seed, j),
+                       eval_every=max(1, round(s.eval_every * scale)),
+                       steps=max(1, round(s.steps * scale)))
 
 
 def _tagged(progress, tag):
@@ -160,6 +174,13 @@ class Run:
         self.__dict__.update(fields)
 
 
+# A new best checkpoint restarts the patience count only when it beats the old one by
+# more than GAIN_Z standard errors of their difference on the validation rows: the
+# validation score of a critic that has stopped learning drifts up by noise alone
+# (0.998, 1.002, 1.003, 1.006 over 500 steps), and each such "gain" kept it training.
+GAIN_Z = 1.0
+
+
 def make_critic(s, dx, dy):
     init = np.random.default_rng(s.seed + 1)
     if s.critic == "separable":
@@ -187,6 +208,7 @@ def train(data, s, rng, progress, start):
 
     # The untrained critic's score is the reference, not a candidate: on independent data
     # every trained checkpoint falls below it (training fits the training rows' noise)
+    noise = np.random.default_rng([s.seed, 2])  # for gain_stderr: the batches' rng is left alone
     untrained = validate()[0]
     untrained_fit = score("train_sample").value(rule)
     best = (-math.inf, None, 0, model.state_dict())     # (value, scores, step, weights)
@@ -210,7 +232,11 @@ def train(data, s, rng, progress, start):
             v, scores = validate()
             validation.append((step, finite(v)))
             if math.isfinite(v) and v > best[0]:
-                best, since_best = (v, scores, step, model.state_dict()), 0
+                # any better checkpoint is kept; only a gain beyond noise buys more time
+                gained = best[1] is None or \
+                    v - best[0] > GAIN_Z * heldout.gain_stderr(scores, best[1], rule, noise)
+                best = (v, scores, step, model.state_dict())
+                since_best = 0 if gained else since_best + 1
             else:
                 since_best += 1
             if progress:
@@ -274,6 +300,8 @@ def attach_interval(result, parts, s, n, start):
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
+        if interval.at_ceiling(high, result.n_test):    # more rows could show more
+            high = math.inf
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result

@@ -61,9 +61,10 @@ class EstimateResult:
         what = f"{self.bound}, {self.critic} critic"
         if self.status != "ok":
             return f"I(X;Y) could not be estimated: {self.reason} ({what})"
-        low, high = d["ci"] if d.get("ci") else (math.nan, math.nan)
+        low, high = (f"{v:.2f}" if v is not None else "∞"
+                     for v in (d["ci"] if d.get("ci") else (math.nan, math.nan)))
         text = (f"I(X;Y) ≈ {d['mi']:.2f} {d['unit']}, {self.ci_level:.0%} interval "
-                f"{low:.2f} to {high:.2f} ({what}, best of {self.steps_run} steps at step "
+                f"{low} to {high} ({what}, best of {self.steps_run} steps at step "
                 f"{self.best_step}, "
                 + ("rank-Gaussian" if self.marginals == "rank" else self.marginals)
                 + " marginals)")

@@ -46,7 +46,8 @@ class Settings:
     marginals: str = _setting("rank", "rank: normal scores of each column's ranks; standard: "
                                       "centre and scale; none", MARGINALS)
     eval_every: int = _setting(50, "steps between validation scores")
-    patience: int = _setting(10, "stop after this many validation scores without a better one")
+    patience: int = _setting(10, "stop after this many validation scores without a gain "
+                                 "beyond their noise")
     subsamples: int = _setting(2, "for the interval the rows are also split into this many "
                                   "disjoint parts, each estimated on its own (1: none; the "
                                   "interval then covers only the test rows' noise, flagged)")
