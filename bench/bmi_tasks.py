@@ -37,7 +37,7 @@ import numpy as np
 
 from minimi.plot import PALETTE, Figure
 
-from . import bmi_env, runner
+from . import bmi_env, runner, torch_mist_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
@@ -55,9 +55,8 @@ PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-info
                                                 "torch-mist")),
             "full": (None, 5, [5000, 10000], ESTIMATORS)}
 BMI_DEFAULTS = "bmi 0.1.3 defaults (neural: verbose off, seeded with the run's seed)"
-OTHERS_SETTINGS = {"torch-mist": "torch-mist 0.2.17, its README call: estimate_mi(data=(x, y), "
-                                 "estimator='smile', hidden_dims=[128], max_iterations=1000), "
-                                 "torch.manual_seed(the run's seed)"}
+OTHERS_SETTINGS = {"torch-mist": f"torch-mist 0.2.17, its README call: "
+                                 f"{torch_mist_command.CALL}, torch.manual_seed(the run's seed)"}
 
 
 def _worker(python, argument, folder):

@@ -19,6 +19,7 @@ import sys
 import time
 
 ESTIMATOR = dict(estimator="smile", hidden_dims=[128], max_iterations=1000)
+CALL = "estimate_mi(data=(x, y), " + ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items()) + ")"
 
 
 def read_sample(path, dim_x, dim_y):
@@ -66,8 +67,7 @@ def main(argv):
         with open(args.result, "w") as f:
             json.dump({"mi": mi, "elapsed_s": round(done - imported, 3),
                        "import_s": round(imported - start, 3),
-                       "call": "estimate_mi(data=(x, y), " +
-                               ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items()) + ")"}, f)
+                       "call": CALL}, f)
     os.write(out, f"{mi!r}\n".encode())
 
 
