@@ -1,5 +1,6 @@
 """python -m bench tasks through its real code path, at tiny sizes."""
 import json
+import math
 import os
 
 import pytest
@@ -118,10 +119,11 @@ def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
                                     "truth": truth, "samples": 100, "marginals": "rank"})
     run = runner.Run(planned, steps=1)
     run.status = "ok" if ci else "diverged"
-    mi = None if ci is None else sum(ci) / 2
+    mi = None if ci is None else ci[0] + 0.05 if ci[1] is None else sum(ci) / 2
     run.finish({"mi": mi, "error": None if mi is None else mi - truth, "settled": True,
                 "truth": truth, "ci": ci, "flagged": flagged,
-                "covered": None if ci is None else ci[0] <= truth <= ci[1]})
+                "covered": None if ci is None else
+                ci[0] <= truth <= (math.inf if ci[1] is None else ci[1])})
 
 
 def test_the_coverage_table_counts_hits_flags_and_unflagged_misses(tmp_path):
@@ -136,3 +138,13 @@ def test_the_coverage_table_counts_hits_flags_and_unflagged_misses(tmp_path):
     summary = open(tasks.report(str(tmp_path))).read()
     assert "| MINE | 100 | 6 | 6 | 3/6 (50%) | 2/3 (67%) | 0.15 | 3/6 | 1 |" in summary
     assert "| NWJ | 100 | 1 | 0 | — | — | — | 1/1 | 0 |" in summary
+
+
+def test_an_interval_without_an_upper_end_counts_as_infinitely_wide(tmp_path):
+    """At the log n limit the interval is [low, ∞) (null in the run file): it covers
+    any truth above low, and its width enters the median as ∞, not as an error."""
+    for seed, (ci, flagged) in enumerate([([0.9, 1.1], False), ([0.95, None], True),
+                                          ([1.2, None], True)]):
+        _interval_run(tmp_path, "mine", seed, ci, flagged)
+    summary = open(tasks.report(str(tmp_path))).read()
+    assert "| MINE | 100 | 3 | 3 | 2/3 (67%) | 1/1 (100%) | inf | 2/3 | 0 |" in summary
