@@ -7,8 +7,9 @@ BMI         the released bmi benchmark (MINIMI_BMI_ENV, default
             ~/.cache/minimi/bmi-0.1.3). bmi 0.1.3 needs JAX 0.4.30: newer JAX removed
             jax.core.pp_eqn_rules, which its tensorflow-probability imports.
 TORCH_MIST  torch-mist with PyTorch for the CPU (MINIMI_TORCH_MIST_ENV, default
-            ~/.cache/minimi/torch-mist-0.2.17; about 1.4 GB). torch-mist imports
-            pandas without declaring it.
+            ~/.cache/minimi/torch-mist-0.2.17; about 1.4 GB), run through its own
+            `mist` command (bench/torch_mist_command.py). torch-mist imports pandas
+            without declaring it.
 """
 import os
 import subprocess
@@ -17,7 +18,7 @@ import sys
 
 class Environment:
     """A virtual environment: where it lives, what pip puts in it (one list per pip
-    call), and the import that says it works."""
+    call), and the arguments to its Python that say it works (exit status 0)."""
 
     def __init__(self, name, variable, folder, installs, check):
         self.name, self.variable, self.folder = name, variable, folder
@@ -48,22 +49,27 @@ class Environment:
                 raise RuntimeError(f"cannot install {' '.join(args)} into {folder}: "
                                    f"{(pip.stderr or pip.stdout).strip()[-400:]}")
         if not self.works(python):
-            raise RuntimeError(f"{self.check!r} fails in {folder} after installing "
-                               f"{'; '.join(' '.join(a) for a in self.installs)}")
+            raise RuntimeError(f"python {' '.join(self.check)} fails in {folder} after "
+                               f"installing {'; '.join(' '.join(a) for a in self.installs)}")
         return python
 
     def works(self, python):
-        return subprocess.run([python, "-c", self.check], capture_output=True).returncode == 0
+        return subprocess.run([python, *self.check], capture_output=True).returncode == 0
 
 
 BMI = Environment("bmi", "MINIMI_BMI_ENV", "bmi-0.1.3",
                   [["benchmark-mi==0.1.3", "jax==0.4.30", "jaxlib==0.4.30"]],
-                  "import bmi.benchmark")
+                  ["-c", "import bmi.benchmark"])
 TORCH_MIST = Environment(
     "torch-mist", "MINIMI_TORCH_MIST_ENV", "torch-mist-0.2.17",
     [["torch", "--index-url", "https://download.pytorch.org/whl/cpu"],
      ["torch-mist==0.2.17", "pandas"]],
-    "import torch_mist")
+    ["-m", "pip", "show", "--quiet", "torch-mist"])
+
+
+def mist_command(python):
+    """The `mist` command beside an environment's Python."""
+    return os.path.join(os.path.dirname(python), "mist")
 
 
 def ensure(log=None):

@@ -11,9 +11,10 @@ bmi.benchmark.run_estimator with each estimator: minimi as bmi runs any external
 estimator (the command `python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y`, defaults,
 --accept-flagged so that its flagged numbers are scored too, and its flags kept
 with --result), bmi's KSG, CCA and neural estimators with bmi's defaults, and
-torch-mist's README call (bench/torch_mist_command.py, an external estimator too,
-in an environment of its own with PyTorch for the CPU, built once; where it cannot
-be installed the default profiles go on without it and say so).
+torch-mist with its README call's settings (its own `mist` command, run by
+bench/torch_mist_command.py as an external estimator too, in an environment of its
+own with PyTorch for the CPU, built once; where it cannot be installed the default
+profiles go on without it and say so).
 
 One run file per (task, samples, estimator, seed) under
 <out>/bmi/<task>_n<samples>/<estimator>/; an interrupted grid resumes, --task K/N
@@ -55,8 +56,8 @@ PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-info
                                                 "torch-mist")),
             "full": (None, 5, [5000, 10000], ESTIMATORS)}
 BMI_DEFAULTS = "bmi 0.1.3 defaults (neural: verbose off, seeded with the run's seed)"
-OTHERS_SETTINGS = {"torch-mist": f"torch-mist 0.2.17, its README call: "
-                                 f"{torch_mist_command.CALL}, torch.manual_seed(the run's seed)"}
+OTHERS_SETTINGS = {"torch-mist": f"torch-mist 0.2.17, its README call's settings: "
+                                 f"{torch_mist_command.CALL}, seed=the run's seed"}
 
 
 def _worker(python, argument, folder):
@@ -194,7 +195,8 @@ def run_grid(python, todo, torch_mist=None):
     start = time.perf_counter()
     commands = {"minimi": [sys.executable, "-m", "minimi", "bmi"]}
     if torch_mist:
-        commands["torch-mist"] = [torch_mist, TORCH_MIST_COMMAND]
+        commands["torch-mist"] = [sys.executable, TORCH_MIST_COMMAND,
+                                  "--mist", bmi_env.mist_command(torch_mist)]
     with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
         plan = {"commands": commands, "folder": folder,
                 "units": [{"key": i, "task": p.config["task"], "samples": p.config["samples"],
@@ -243,7 +245,7 @@ def report(out, notes=()):
         return None
     lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
              "Through bmi 0.1.3's own harness (`run_estimator`), each estimator with its "
-             "defaults (torch-mist: its README call); estimate − truth in nats, mean ± sd "
+             "defaults (torch-mist: its README call's settings); estimate − truth in nats, mean ± sd "
              "over seeds. **Bold**: within 0.1 nats. ⚑: minimi flagged the estimate (its "
              "number is scored anyway; bmi alone would record a failure). ✗: no estimate. "
              "Seconds: the estimate in its own process (minimi's and torch-mist's commands "

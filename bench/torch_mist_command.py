@@ -1,42 +1,72 @@
-"""Runs inside the torch-mist environment (bench/bmi_env.py), never inside minimi's:
-torch-mist's estimate_mi as a bmi external estimator.
+"""torch-mist as a bmi external estimator, through torch-mist's own command line.
 
-    <torch-mist env python> bench/torch_mist_command.py SAMPLE_CSV DIM_X DIM_Y
-                            [--seed S] [--result FILE.json]
+    python bench/torch_mist_command.py --mist MIST SAMPLE_CSV DIM_X DIM_Y
+                                       [--seed S] [--result FILE.json]
 
-The call is the one torch-mist's README gives, with its default estimator:
-estimate_mi(data=(x, y), estimator="smile", hidden_dims=[128], max_iterations=1000).
-bmi reads standard output with standard error merged in, so whatever PyTorch or
-torch-mist prints goes to FILE.json's folder (torch_mist.log) and the one number
-alone to standard output. --result keeps the number and the seconds the estimate
-took in this process (without the ~3 s that importing PyTorch takes). Standard
-library, NumPy and torch-mist only: no minimi, no bench.
+MIST is the `mist` command of the torch-mist environment (bench/bmi_env.py). It runs
+with the settings of torch-mist's README call, `estimate_mi(data=(x, y),
+estimator="smile", hidden_dims=[128], max_iterations=1000)` (its batch of 128 set
+too, since `mist`'s own default is 64), on a copy of the sample with the column
+names it reads (x_1.., y_1.. for bmi's X0.., Y0..). Standard library only: PyTorch
+runs in torch-mist's process, never in this one.
+
+bmi reads standard output with standard error merged in, so whatever `mist` prints
+goes to torch_mist.log beside FILE.json and the one number alone to standard
+output; a failure prints why and exits 1. --result keeps the number and the
+seconds from `mist` reading the data to its estimate (without the ~3 s that
+starting it and importing PyTorch take).
 """
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
-ESTIMATOR = dict(estimator="smile", hidden_dims=[128], max_iterations=1000)
-CALL = "estimate_mi(data=(x, y), " + ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items()) + ")"
+SETTINGS = ["mi_estimator=smile", "params.hidden_dims=[128]", "estimation.max_iterations=1000",
+            "estimation.batch_size=128"]
+CALL = ('estimate_mi(data=(x, y), estimator="smile", hidden_dims=[128], max_iterations=1000) '
+        "as `mist " + " ".join(SETTINGS) + "`")
+STARTS, DONE = "Instantiating the Data", "Estimated mi:"
 
 
-def read_sample(path, dim_x, dim_y):
-    """x (n, dim_x), y (n, dim_y) of a CSV written by bmi.utils.save_sample."""
-    import numpy as np
-    with open(path) as f:
-        header = f.readline().strip().split(",")
+def renamed_header(header, dim_x, dim_y):
+    """torch-mist's column names for bmi.utils.save_sample's header line, or a
+    ValueError naming what was found."""
     want = [f"X{i}" for i in range(dim_x)] + [f"Y{i}" for i in range(dim_y)]
-    if header != want:
-        raise ValueError(f"{path}: columns {header[:6]}..., expected {want[:6]}... "
+    found = header.strip().split(",")
+    if found != want:
+        raise ValueError(f"columns {found[:6]}..., expected {want[:6]}... "
                          f"(bmi.utils.save_sample with {dim_x} x and {dim_y} y columns)")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-    return data[:, :dim_x], data[:, dim_x:]
+    return ",".join([f"x_{i + 1}" for i in range(dim_x)] + [f"y_{i + 1}" for i in range(dim_y)])
+
+
+def run_mist(mist, sample, seed, folder, log):
+    """(estimate, seconds from reading the data to the estimate): `mist` on `sample`,
+    its output written to `log` as it comes."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")       # its lines arrive when printed
+    process = subprocess.Popen(
+        [mist, "data=csv", f"data.filepath={sample}", f"seed={seed}", *SETTINGS,
+         f"hydra.run.dir={folder}", "hydra.output_subdir=null",
+         "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = mi = seconds = None
+    for line in process.stdout:
+        log.write(line)
+        if STARTS in line:
+            started = time.perf_counter()
+        elif line.startswith(DONE):
+            mi = float(line[len(DONE):])
+            seconds = time.perf_counter() - started if started else None
+    if process.wait() or mi is None:
+        raise RuntimeError(f"mist exited {process.returncode} without '{DONE}'")
+    return mi, seconds
 
 
 def main(argv):
     parser = argparse.ArgumentParser(prog="torch_mist_command.py")
+    parser.add_argument("--mist", required=True)
     parser.add_argument("sample")
     parser.add_argument("dim_x", type=int)
     parser.add_argument("dim_y", type=int)
@@ -45,30 +75,22 @@ def main(argv):
     args = parser.parse_args(argv)
     log_path = os.path.join(os.path.dirname(os.path.abspath(args.result or args.sample)),
                             "torch_mist.log")
-    out = os.dup(1)                    # the number goes here; all else to the log
-    with open(log_path, "a") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    start = time.perf_counter()
     try:
-        import torch
-        from torch_mist import estimate_mi
-        imported = time.perf_counter()
-        x, y = read_sample(args.sample, args.dim_x, args.dim_y)
-        torch.manual_seed(args.seed)
-        mi = estimate_mi(data=(x, y), verbose=False, **ESTIMATOR)
-        mi = float(mi[0] if isinstance(mi, tuple) else mi)
-    except Exception as error:         # bmi keeps what the command said
-        os.write(out, f"torch-mist failed: {type(error).__name__}: {error} "
-                      f"(the whole output: {log_path})\n".encode())
+        with tempfile.TemporaryDirectory(prefix="minimi-mist-") as folder, \
+                open(log_path, "a") as log, open(args.sample) as sample:
+            copy = os.path.join(folder, "sample.csv")
+            with open(copy, "w") as f:
+                f.write(renamed_header(sample.readline(), args.dim_x, args.dim_y) + "\n")
+                f.writelines(sample)
+            mi, seconds = run_mist(args.mist, copy, args.seed, folder, log)
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"torch-mist failed: {error} (its output: {log_path})")
         sys.exit(1)
-    done = time.perf_counter()
     if args.result:
         with open(args.result, "w") as f:
-            json.dump({"mi": mi, "elapsed_s": round(done - imported, 3),
-                       "import_s": round(imported - start, 3),
+            json.dump({"mi": mi, "elapsed_s": None if seconds is None else round(seconds, 3),
                        "call": CALL}, f)
-    os.write(out, f"{mi!r}\n".encode())
+    print(repr(mi))
 
 
 if __name__ == "__main__":

@@ -120,19 +120,36 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
         bmi_tasks.main(changed)
 
 
-def test_the_torch_mist_command_reads_bmis_csv_and_refuses_other_columns(tmp_path):
-    from bench import torch_mist_command
-    path = tmp_path / "sample.csv"
-    path.write_text("X0,X1,Y0\n1.5,2,3\n-4,5e-1,6\n")    # as bmi.utils.save_sample writes
-    x, y = torch_mist_command.read_sample(str(path), 2, 1)
-    assert x.tolist() == [[1.5, 2.0], [-4.0, 0.5]] and y.tolist() == [[3.0], [6.0]]
+def test_the_torch_mist_command_renames_bmis_columns_and_refuses_others():
+    from bench import torch_mist_command as tm
+    # bmi.utils.save_sample writes X0.., Y0..; torch-mist's CSV reader wants x_1.., y_1..
+    assert tm.renamed_header("X0,X1,Y0\n", 2, 1) == "x_1,x_2,y_1"
     with pytest.raises(ValueError, match="expected \\['X0', 'Y0', 'Y1'\\]"):
-        torch_mist_command.read_sample(str(path), 1, 2)
+        tm.renamed_header("X0,X1,Y0\n", 1, 2)
+
+
+def test_the_torch_mist_command_reads_the_estimate_and_its_time_from_mists_output(tmp_path):
+    """A stand-in `mist` (a shell script) prints progress, the start of the estimate
+    and the estimate; the command keeps the number and the seconds between them, and
+    a `mist` that fails is a failure with its reason."""
+    from bench import torch_mist_command as tm
+    mist = tmp_path / "mist"
+    mist.write_text("#!/bin/sh\necho 'Instantiating the logger'\nsleep 0.3\n"
+                    "echo 'Instantiating the Data'\nsleep 0.5\necho 'Iteration: 10%'\n"
+                    "echo \"seed $3\" >&2\necho 'Estimated mi: 0.4125'\n")
+    mist.chmod(0o755)
+    with open(tmp_path / "log", "w") as log:
+        mi, seconds = tm.run_mist(str(mist), "s.csv", 7, str(tmp_path), log)
+    assert mi == 0.4125 and 0.45 < seconds < 0.8     # not the 0.3 s before the data
+    assert "seed seed=7" in (tmp_path / "log").read_text()
+    mist.write_text("#!/bin/sh\necho 'Traceback: boom'\nexit 3\n")
+    with open(tmp_path / "log", "w") as log, pytest.raises(RuntimeError, match="exited 3"):
+        tm.run_mist(str(mist), "s.csv", 7, str(tmp_path), log)
 
 
 @pytest.mark.slow
 def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path):
-    """torch-mist's README call as a bmi external estimator; its seconds are its own.
+    """torch-mist's `mist` as a bmi external estimator; its seconds are its own.
     Skips where the torch-mist environment (1.4 GB, built by `python -m bench bmi`)
     is not installed: a test does not download PyTorch."""
     from bench import bmi_env
@@ -152,5 +169,5 @@ def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path
     # torch-mist's own number (0.18 for a true 0.41 at 1000 rows): only its sense is checked
     assert 0 < run["final"]["mi"] < run["final"]["truth"] + 0.2
     assert "estimate_mi(" in run["config"]["settings"]
-    # the harness's time includes starting Python and importing PyTorch
+    # the harness's time includes starting `mist` and importing PyTorch
     assert 0 < run["final"]["seconds"] < run["final"]["harness_seconds"]
