@@ -20,16 +20,14 @@ import os
 import sys
 
 
-def command_estimator(command, result_path):
-    """bmi's ExternalEstimator running `command` + [SAMPLE_CSV, DIM_X, DIM_Y] + its own
-    options (a list of strings, where "{result}" stands for `result_path`)."""
+def command_estimator(head, options, result_path):
+    """bmi's ExternalEstimator running `head` + [SAMPLE_CSV, DIM_X, DIM_Y] + `options`,
+    a command that keeps its result in `result_path`."""
     from bmi.estimators.external.external_estimator import ExternalEstimator
 
     class Command(ExternalEstimator):
         def _build_command(self, path, dim_x, dim_y):
-            head, options = command
-            return [*head, str(path), str(dim_x), str(dim_y),
-                    *(o.replace("{result}", result_path) for o in options)]
+            return [*head, str(path), str(dim_x), str(dim_y), *options]
 
         def parameters(self):
             return {}
@@ -43,15 +41,12 @@ def bmi_estimator(name, seed, commands, folder, options=()):
     one of the commands (minimi, torch-mist) as bmi runs any external estimator."""
     import bmi.estimators as E
 
-    if name == "minimi":
-        # a flagged number is printed and kept with its flags in --result
-        return command_estimator((commands["minimi"], [
-            *options, "--seed", str(seed), "--accept-flagged", "--result", "{result}"]),
-            os.path.join(folder, "minimi_result.json"))
-    if name == "torch-mist":
-        return command_estimator((commands["torch-mist"], [
-            "--seed", str(seed), "--result", "{result}"]),
-            os.path.join(folder, "torch_mist_result.json"))
+    if name in ("minimi", "torch-mist"):
+        result = os.path.join(folder, f"{name}_result.json")
+        # minimi: a flagged number is printed and kept with its flags in --result
+        own = [*options, "--accept-flagged"] if name == "minimi" else []
+        return command_estimator(commands[name], [*own, "--seed", str(seed), "--result", result],
+                                 result)
     if name == "ksg":
         return E.KSGEnsembleFirstEstimator()
     if name == "cca":

@@ -121,6 +121,10 @@ class Prepared:
     def __init__(self, splits, notes, meaningless):
         self.splits, self.notes, self.meaningless = splits, notes, meaningless
 
+    def scores(self, critic, split, s, rng):
+        """heldout.RowScores of `critic` as it is now on one of the splits."""
+        return heldout.row_scores(critic, *self.splits[split], s.pairs_budget(), rng)
+
 
 # fewer held-out rows than this give a number that means nothing (2 test rows gave
 # 12.1 ± 6.6 nats for a true 1.02), so such a split is refused before training
@@ -197,20 +201,16 @@ def train(data, s, rng, progress, start):
     opt = Adam(model.parameters(), lr=s.lr)
     batch_size = min(s.batch_size, len(xt))
 
-    def score(split):
-        """RowScores of the critic as it is now, on a split."""
-        return heldout.row_scores(model, *data.splits[split], s.pairs_budget(), rng)
-
     def validate():
         """(value, RowScores) of the validation split."""
-        scores = score("val")
+        scores = data.scores(model, "val", s, rng)
         return scores.value(rule), scores
 
     # The untrained critic's score is the reference, not a candidate: on independent data
     # every trained checkpoint falls below it (training fits the training rows' noise)
     noise = np.random.default_rng([s.seed, 2])  # for gain_stderr: the batches' rng is left alone
     untrained = validate()[0]
-    untrained_fit = score("train_sample").value(rule)
+    untrained_fit = data.scores(model, "train_sample", s, rng).value(rule)
     best = (-math.inf, None, 0, model.state_dict())     # (value, scores, step, weights)
     validation, curve = [(0, finite(untrained))], []
     diverged_at, since_best, step, order = None, 0, 0, np.empty(0, dtype=np.int64)
@@ -255,12 +255,9 @@ def train(data, s, rng, progress, start):
 # ---- judge ------------------------------------------------------------------------------------
 
 def judge(data, run, s, rng, start):
-    def score(split):
-        return heldout.row_scores(run.model, *data.splits[split], s.pairs_budget(), rng)
-
-    scores = score("test")
+    scores = data.scores(run.model, "test", s, rng)
     mi = scores.value(run.rule)
-    fit = score("train_sample").value(run.rule)
+    fit = data.scores(run.model, "train_sample", s, rng).value(run.rule)
     status, reason = verdict(run, mi, fit, s, rng, data.meaningless)
     ok = status == "ok"
     stderr = scores.bootstrap_stderr(run.rule, rng) if ok else None
