@@ -12,7 +12,7 @@ estimator (the command `python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y`, defaults,
 --accept-flagged so that its flagged numbers are scored too, and its flags kept
 with --result), bmi's KSG, CCA and neural estimators with bmi's defaults, and
 torch-mist with its README call's settings (its own `mist` command, run by
-bench/torch_mist_command.py as an external estimator too, in an environment of its
+bench/mist_command.py as an external estimator too, in an environment of its
 own with PyTorch for the CPU, built once; where it cannot be installed the default
 profiles go on without it and say so).
 
@@ -38,11 +38,11 @@ import numpy as np
 
 from minimi.plot import PALETTE, Figure
 
-from . import bmi_env, runner, torch_mist_command
+from . import bmi_env, runner, mist_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
-TORCH_MIST_COMMAND = os.path.join(ROOT, "bench", "torch_mist_command.py")
+MIST_COMMAND = os.path.join(ROOT, "bench", "mist_command.py")
 ESTIMATORS = ("minimi", "ksg", "cca", "bmi-infonce", "bmi-nwj", "bmi-dv", "bmi-mine",
               "torch-mist")
 # one task of each kind; the 1v1 normal, bimodal and wiggly tasks are one task for
@@ -57,7 +57,7 @@ PROFILES = {"quick": (QUICK_TASKS, 1, [5000], ("minimi", "ksg", "cca", "bmi-info
             "full": (None, 5, [5000, 10000], ESTIMATORS)}
 BMI_DEFAULTS = "bmi 0.1.3 defaults (neural: verbose off, seeded with the run's seed)"
 OTHERS_SETTINGS = {"torch-mist": f"torch-mist 0.2.17, its README call's settings: "
-                                 f"{torch_mist_command.CALL}, seed=the run's seed"}
+                                 f"{mist_command.CALL}, seed=the run's seed"}
 
 
 def _worker(python, argument, folder):
@@ -195,8 +195,8 @@ def run_grid(python, todo, torch_mist=None):
     start = time.perf_counter()
     commands = {"minimi": [sys.executable, "-m", "minimi", "bmi"]}
     if torch_mist:
-        commands["torch-mist"] = [sys.executable, TORCH_MIST_COMMAND,
-                                  "--mist", bmi_env.mist_command(torch_mist)]
+        commands["torch-mist"] = [sys.executable, MIST_COMMAND,
+                                  "--mist", bmi_env.mist_executable(torch_mist)]
     with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
         plan = {"commands": commands, "folder": folder,
                 "units": [{"key": i, "task": p.config["task"], "samples": p.config["samples"],

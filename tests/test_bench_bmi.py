@@ -120,19 +120,19 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
         bmi_tasks.main(changed)
 
 
-def test_the_torch_mist_command_renames_bmis_columns_and_refuses_others():
-    from bench import torch_mist_command as tm
+def test_the_mist_command_renames_bmis_columns_and_refuses_others():
+    from bench import mist_command as tm
     # bmi.utils.save_sample writes X0.., Y0..; torch-mist's CSV reader wants x_1.., y_1..
     assert tm.renamed_header("X0,X1,Y0\n", 2, 1) == "x_1,x_2,y_1"
     with pytest.raises(ValueError, match="expected \\['X0', 'Y0', 'Y1'\\]"):
         tm.renamed_header("X0,X1,Y0\n", 1, 2)
 
 
-def test_the_torch_mist_command_reads_the_estimate_and_its_time_from_mists_output(tmp_path):
+def test_the_mist_command_reads_the_estimate_and_its_time_from_mists_output(tmp_path):
     """A stand-in `mist` (a shell script) prints progress, the start of the estimate
     and the estimate; the command keeps the number and the seconds between them, and
     a `mist` that fails is a failure with its reason."""
-    from bench import torch_mist_command as tm
+    from bench import mist_command as tm
     mist = tmp_path / "mist"
     mist.write_text("#!/bin/sh\necho 'Instantiating the logger'\nsleep 0.3\n"
                     "echo 'Instantiating the Data'\nsleep 0.5\necho 'Iteration: 10%'\n"

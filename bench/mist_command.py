@@ -1,7 +1,7 @@
 """torch-mist as a bmi external estimator, through torch-mist's own command line.
 
-    python bench/torch_mist_command.py --mist MIST SAMPLE_CSV DIM_X DIM_Y
-                                       [--seed S] [--result FILE.json]
+    python bench/mist_command.py --mist MIST SAMPLE_CSV DIM_X DIM_Y
+                                 [--seed S] [--result FILE.json]
 
 MIST is the `mist` command of the torch-mist environment (bench/bmi_env.py). It runs
 with the settings of torch-mist's README call, `estimate_mi(data=(x, y),
@@ -65,7 +65,7 @@ def run_mist(mist, sample, seed, folder, log):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="torch_mist_command.py")
+    parser = argparse.ArgumentParser(prog="mist_command.py")
     parser.add_argument("--mist", required=True)
     parser.add_argument("sample")
     parser.add_argument("dim_x", type=int)
