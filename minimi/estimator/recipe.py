@@ -38,7 +38,7 @@ from .. import backend, bounds
 from ..critics import ConcatCritic, SeparableCritic
 from ..optim import Adam
 from ..tensor import Tensor
-from . import heldout, interval
+from . import heldout, interval, neighbours
 from .result import DataWarning, EstimateResult
 from .samples import Marginals, check_pair, degenerate
 from .settings import Settings
@@ -69,7 +69,7 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
                                _tagged(progress, f"subsample {j + 1} of {len(rows)}: "),
                                warn=False)
                  for j, idx in enumerate(rows)]
-        return attach_interval(result, parts, s, len(x), start)
+        return attach_interval(result, parts, s, x, y, start)
     finally:
         if previous_device is not None:
             backend.use_device(previous_device)
@@ -280,9 +280,12 @@ def judge(data, run, s, rng, start):
         validation=run.validation)
 
 
-def attach_interval(result, parts, s, n, start):
+def attach_interval(result, parts, s, x, y, start):
     """The interval and the flags of interval.py on `result` (from the estimates on
-    `parts`); the time of the whole estimate."""
+    `parts` of the rows x, y), KSG's second opinion in few dimensions
+    (neighbours.py); the time of the whole estimate."""
+    n = len(x)
+    result.neighbour_mi = None
     if result.status == "ok":
         failed = [p for p in parts if p.status != "ok"]
         if parts and not failed:
@@ -297,6 +300,8 @@ def attach_interval(result, parts, s, n, start):
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
+        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high)
+        result.flags += disagree
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
         result.ci = [float(low), float(high)]

@@ -13,8 +13,9 @@ class EstimateResult:
     mi (nats; None unless status is 'ok'), ci ([low, high] at ci_level; interval.py
     says what it covers), flags (sentences: why the number and its interval need a
     second look), stderr (the test rows' bootstrap), subsample_mi (the estimates on
-    disjoint parts of the rows), validation_mi, status, reason (why not ok),
-    settled, warnings, best_step, steps_run, train_mi, curve (per-step training
+    disjoint parts of the rows), neighbour_mi (KSG's estimate on the same rows in
+    few dimensions, a second opinion; None elsewhere), validation_mi, status, reason
+    (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step training
     values), validation ((step, value) pairs), scoring (the held-out rule), pairs
     (all or sampled), rejected_mi (the test estimate of a failed run, kept for
     diagnosis), settings.
@@ -46,7 +47,7 @@ class EstimateResult:
         scale = 1 / math.log(2) if bits else 1.0
         out = {k: v for k, v in self.__dict__.items() if k not in ("curve", "validation")}
         for key in ("mi", "stderr", "train_mi", "rejected_mi", "validation_mi",
-                    "validation_stderr"):
+                    "validation_stderr", "neighbour_mi"):
             out[key] = _scaled(out.get(key), scale)
         for key in ("ci", "subsample_mi"):
             out[key] = None if out.get(key) is None else [_scaled(v, scale) for v in out[key]]

@@ -1,0 +1,87 @@
+"""KSG's second opinion (minimi/estimator/neighbours.py): the estimate against a
+brute-force count and known truth, when it applies, and the flag it raises."""
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.special import digamma
+
+import minimi
+from minimi.estimator import neighbours
+from minimi.files import dumps
+
+
+def ksg_by_loops(x, y, k):
+    """KSG's first estimator row by row: all max-norm distances, the k-th smallest
+    among the other rows, and the others strictly closer in x and in y."""
+    n, total = len(x), 0.0
+    for i in range(n):
+        others = np.arange(n) != i
+        d_x = np.abs(x[others] - x[i]).max(axis=1)
+        d_y = np.abs(y[others] - y[i]).max(axis=1)
+        eps = np.sort(np.maximum(d_x, d_y))[k - 1]
+        total += digamma((d_x < eps).sum() + 1) + digamma((d_y < eps).sum() + 1)
+    return digamma(k) + digamma(n) - total / n
+
+
+@pytest.mark.parametrize("dx, dy, k", [(1, 1, 3), (1, 2, 3), (2, 2, 1), (2, 1, 5)])
+def test_ksg_matches_a_brute_force_count(dx, dy, k):
+    r = np.random.default_rng(dx + 10 * dy + 100 * k)
+    x = r.standard_normal((150, dx))
+    y = x[:, :1] + 0.7 * r.standard_normal((150, dy))
+    assert neighbours.ksg(x, y, k) == pytest.approx(ksg_by_loops(x, y, k), abs=1e-10)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.8647])
+def test_ksg_finds_a_gaussians_mi(rho):
+    """−½ log(1 − ρ²) for a correlated pair: 0, 0.14 and 0.69 nats."""
+    r = np.random.default_rng(1)
+    x = r.standard_normal((4000, 1))
+    y = rho * x + math.sqrt(1 - rho ** 2) * r.standard_normal((4000, 1))
+    assert neighbours.ksg(x, y) == pytest.approx(-0.5 * math.log(1 - rho ** 2), abs=0.03)
+
+
+def test_the_check_skips_many_dimensions_and_repeated_values():
+    r = np.random.default_rng(2)
+    x, y = r.standard_normal((300, 2)), r.standard_normal((300, 2))
+    assert neighbours.applies(x, y)
+    assert not neighbours.applies(x, np.hstack([y, y[:, :1]]))          # 5 dimensions
+    y[5, 1] = y[9, 1]                                                   # one tie
+    assert not neighbours.applies(x, y)
+    assert neighbours.cross_check(x, y, high=0.0) == (None, [])
+
+
+def test_only_a_ksg_estimate_above_the_interval_is_flagged():
+    r = np.random.default_rng(3)
+    x = r.standard_normal((2000, 1))
+    y = x + r.standard_normal((2000, 1))        # ½ log 2 = 0.35 nats
+    mi, flags = neighbours.cross_check(x, y, high=0.2)
+    assert mi == pytest.approx(0.5 * math.log(2), abs=0.05) and "above the interval" in flags[0]
+    assert neighbours.cross_check(x, y, high=0.5) == (mi, [])           # below: no flag
+
+
+def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
+    """Y = X + U(−0.05, 0.05): I = 0.05 − log 0.1 = 2.35 nats, a log-ratio that is −∞
+    outside a band around the diagonal. A critic g(x)·h(y) with one embedding
+    dimension cannot draw a band: whole and parts plateau alike near 1 nat, so the
+    interval misses the truth with no trend to show it. KSG does not, and its flag
+    reaches the result, the summary and the JSON."""
+    r = np.random.default_rng(4)
+    x = r.random((1200, 1))
+    y = x + r.uniform(-0.05, 0.05, (1200, 1))
+    result = minimi.estimate(x, y, steps=1500, hidden=(16,), embed_dim=1, lr=1e-2)
+    assert result.status == "ok" and result.ci[1] < result.neighbour_mi - 0.5
+    assert abs(result.neighbour_mi - 2.35) < 0.2
+    reason = next(f for f in result.flag_reasons if "KSG" in f)
+    assert f"{result.neighbour_mi:.2f} nats" in reason and "FLAGGED" in result.summary()
+    d = json.loads(dumps(result.as_dict()))
+    assert d["neighbour_mi"] == pytest.approx(result.neighbour_mi) and d["flagged"]
+
+
+def test_no_second_opinion_in_many_dimensions():
+    r = np.random.default_rng(5)
+    x = r.standard_normal((600, 3))
+    result = minimi.estimate(x, x + r.standard_normal((600, 3)), steps=100, hidden=(16,),
+                             embed_dim=8)
+    assert result.neighbour_mi is None and not any("KSG" in f for f in result.flag_reasons)
