@@ -8,6 +8,7 @@ import pytest
 from scipy.special import digamma
 
 import minimi
+from minimi.estimator.samples import Marginals
 from minimi.estimator import neighbours
 from minimi.files import dumps
 
@@ -42,23 +43,37 @@ def test_ksg_finds_a_gaussians_mi(rho):
     assert neighbours.ksg(x, y) == pytest.approx(-0.5 * math.log(1 - rho ** 2), abs=0.03)
 
 
-def test_the_check_skips_many_dimensions_and_repeated_values():
+def test_the_check_skips_many_dimensions_and_many_repeated_values():
     r = np.random.default_rng(2)
     x, y = r.standard_normal((300, 2)), r.standard_normal((300, 2))
     assert neighbours.applies(x, y)
     assert not neighbours.applies(x, np.hstack([y, y[:, :1]]))          # 5 dimensions
-    y[5, 1] = y[9, 1]                                                   # one tie
+    y[5, 1], y[9, 0] = y[9, 1], y[7, 0]         # a tie or two, as float32 data has
+    assert neighbours.applies(x, y)
+    y[:, 1] = np.round(y[:, 1], 1)              # rounded: ties everywhere
     assert not neighbours.applies(x, y)
-    assert neighbours.cross_check(x, y, high=0.0) == (None, [])
+    assert neighbours.cross_check(x, y, high=0.0, seed=0) == (None, [])
+
+
+def test_normal_scores_are_the_rank_map_and_break_ties_at_random():
+    r = np.random.default_rng(6)
+    a = r.standard_normal((500, 2))
+    assert np.allclose(neighbours.normal_scores(a, r), Marginals("rank", a)(a))
+    a[:250, 0] = 1.5                                                    # half of a column tied
+    scores = neighbours.normal_scores(a, r)
+    assert np.array_equal(np.sort(scores[:, 0]), np.sort(scores[:, 1]))  # the same quantiles
+    tied = scores[:250, 0]
+    assert tied.min() > scores[250:, 0][a[250:, 0] < 1.5].max()         # order kept
+    assert np.corrcoef(tied, np.arange(250))[0, 1] ** 2 < 0.05           # tie order random
 
 
 def test_only_a_ksg_estimate_above_the_interval_is_flagged():
     r = np.random.default_rng(3)
     x = r.standard_normal((2000, 1))
     y = x + r.standard_normal((2000, 1))        # ½ log 2 = 0.35 nats
-    mi, flags = neighbours.cross_check(x, y, high=0.2)
+    mi, flags = neighbours.cross_check(x, y, high=0.2, seed=0)
     assert mi == pytest.approx(0.5 * math.log(2), abs=0.05) and "above the interval" in flags[0]
-    assert neighbours.cross_check(x, y, high=0.5) == (mi, [])           # below: no flag
+    assert neighbours.cross_check(x, y, high=0.5, seed=0) == (mi, [])           # below: no flag
 
 
 def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
