@@ -11,6 +11,9 @@ Workloads (float32):
                   with I = 1 nat: seconds (median of --estimate-runs calls), its error
                   and interval; and the number alone (subsamples=1), timed alternately:
                   the interval's cost (target: at most 2× the number alone)
+  estimate_tasks  the same two on each quick task of `bench tasks` × seeds 0 and 1 at
+                  5000 rows (about 2 minutes): the interval's cost over 14 data sets,
+                  in total and per estimate
 
 Each is also given as a ratio to a plain NumPy float32 1024³ matmul timed in
 the same run (`gemm1024_ms`): the machine's practical limit. Targets from the
@@ -90,18 +93,39 @@ def gaussian_10k():
     return x, rho * x + math.sqrt(1.0 - rho ** 2) * rng.standard_normal((10_000, 5)), 1.0
 
 
+def both_ways(x, y, seed=0):
+    """{'interval': (seconds, result), 'alone': (...)}: the default estimate and the
+    number alone (subsamples=1) on the same rows, one after the other."""
+    out = {}
+    for name, changes in (("interval", {}), ("alone", {"subsamples": 1})):
+        start = time.perf_counter()
+        result = mm.estimate(x, y, seed=seed, **changes)
+        out[name] = (time.perf_counter() - start, result)
+    return out
+
+
 def estimate_10k(runs):
     """{'interval': (median seconds, result), 'alone': (...)} of the default estimate
-    on gaussian_10k() and of the number alone (subsamples=1), run alternately."""
+    on gaussian_10k() and of the number alone, run alternately."""
     x, y, _ = gaussian_10k()
-    settings = {"interval": {}, "alone": {"subsamples": 1}}
-    seconds, results = {name: [] for name in settings}, {}
-    for _ in range(runs):
-        for name, changes in settings.items():
-            start = time.perf_counter()
-            results[name] = mm.estimate(x, y, **changes)
-            seconds[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(seconds[name]), results[name]) for name in settings}
+    timed = [both_ways(x, y) for _ in range(runs)]
+    return {name: (statistics.median(t[name][0] for t in timed), timed[-1][name][1])
+            for name in ("interval", "alone")}
+
+
+def estimate_tasks(seeds=(0, 1), rows=5000):
+    """The interval's cost over many data sets, not one: [(task, seed, seconds with
+    the interval, seconds alone, covered)] on the quick tasks of `bench tasks`."""
+    from .tasks import quick_tasks
+    out = []
+    for task in quick_tasks():
+        for seed in seeds:
+            x, y = task.sample(rows, np.random.default_rng(seed))
+            timed = both_ways(x, y, seed)
+            (seconds, result), alone = timed["interval"], timed["alone"][0]
+            covered = result.ci is not None and result.ci[0] <= task.mi <= result.ci[1]
+            out.append((task.name, seed, seconds, alone, covered))
+    return out
 
 
 WORKLOADS = {
@@ -152,10 +176,12 @@ def main(argv=None):
     parser.add_argument("--estimate-runs", type=int, default=3,
                         help="calls of estimate_10k; the median is reported (3)")
     args = parser.parse_args(argv)
-    names = args.only.split(",") if args.only else [*WORKLOADS, "estimate_10k"]
-    unknown = [n for n in names if n not in WORKLOADS and n != "estimate_10k"]
+    estimates = ("estimate_10k", "estimate_tasks")
+    names = args.only.split(",") if args.only else [*WORKLOADS, *estimates]
+    unknown = [n for n in names if n not in WORKLOADS and n not in estimates]
     if unknown:
-        parser.error(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
+        parser.error(f"unknown workload(s) {unknown}: choose from "
+                     f"{', '.join([*WORKLOADS, *estimates])}")
     rng = np.random.default_rng(0)
     # the reference matmul runs where the workloads run (MINIMI_DEVICE)
     a = mm.backend.to_device(rng.standard_normal((1024, 1024)).astype(np.float32))
@@ -206,10 +232,25 @@ def main(argv=None):
               f"{seconds / alone:.1f}×; {result.summary()}; error "
               f"{'—' if error is None else f'{error:+.3f}'} nats; target |error| ≤ 0.05, the "
               f"truth in the interval, ≤ 2× the time: {'met' if ok else 'MISSED'}")
+    tasks = None
+    if "estimate_tasks" in names:
+        runs = estimate_tasks()
+        ratios = [with_interval / alone for _, _, with_interval, alone, _ in runs]
+        total = sum(r[2] for r in runs) / sum(r[3] for r in runs)
+        tasks = {"runs": [dict(zip(("task", "seed", "seconds", "number_alone_seconds",
+                                    "covered"), r)) for r in runs],
+                 "total_ratio": total, "median_ratio": statistics.median(ratios),
+                 "target_cost_ratio": 2.0}
+        print(f"estimate_tasks: the {len(runs)} estimates of the quick tasks × seeds 0, 1 at "
+              f"5000 rows took {sum(r[2] for r in runs):.1f} s with the interval and "
+              f"{sum(r[3] for r in runs):.1f} s the number alone: {total:.2f}× in total, per "
+              f"estimate {statistics.median(ratios):.2f}× median ({min(ratios):.2f}× to "
+              f"{max(ratios):.2f}×); the truth in {sum(r[4] for r in runs)} of {len(runs)} "
+              f"intervals; target ≤ 2× in total: {'met' if total <= 2.0 else 'MISSED'}")
     print(f"peak resident memory {peak_rss_mb():.0f} MB (whole process)")
     if args.json:
         write_json(args.json, {"machine": info, "gemm1024_ms": gemm, "workloads": results,
-                               "estimate_10k": estimate})
+                               "estimate_10k": estimate, "estimate_tasks": tasks})
 
 
 if __name__ == "__main__":

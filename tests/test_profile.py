@@ -41,3 +41,33 @@ def test_the_breakdown_adds_up_to_the_step():
     assert set(parts) == {*speed.PARTS, "step"}
     assert parts["gemm"] > 0 and parts["im2col"] == parts["col2im"] == parts["pooling"] == 0
     assert sum(parts[p] for p in speed.PARTS) == pytest.approx(parts["step"])
+
+
+def test_estimate_tasks_times_both_ways_on_each_task_and_seed(monkeypatch):
+    """Every quick task × seed runs with the interval and alone (subsamples=1), on
+    that seed's rows, and `covered` reads the task's own truth."""
+    import bench.tasks
+    from minimi.estimator.result import EstimateResult
+
+    class Task:
+        def __init__(self, name, mi):
+            self.name, self.mi = name, mi
+
+        def sample(self, n, rng):
+            return rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
+
+    calls = []
+
+    def fake_estimate(x, y, seed, **changes):
+        calls.append((round(float(x[0, 0]), 6), seed, changes))
+        return EstimateResult(ci=[0.4, 0.6])
+
+    monkeypatch.setattr(bench.tasks, "quick_tasks", lambda: [Task("a", 0.5), Task("b", 0.7)])
+    monkeypatch.setattr(speed.mm, "estimate", fake_estimate)
+    runs = speed.estimate_tasks(seeds=(0, 1), rows=10)
+    assert [(task, seed, covered) for task, seed, *_, covered in runs] == \
+        [("a", 0, True), ("a", 1, True), ("b", 0, False), ("b", 1, False)]
+    assert all(seconds >= 0 and alone >= 0 for _, _, seconds, alone, _ in runs)
+    first = [np.random.default_rng(s).standard_normal() for s in (0, 1)]
+    assert calls[:4] == [(round(first[0], 6), 0, {}), (round(first[0], 6), 0, {"subsamples": 1}),
+                         (round(first[1], 6), 1, {}), (round(first[1], 6), 1, {"subsamples": 1})]
