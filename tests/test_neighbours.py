@@ -100,3 +100,15 @@ def test_no_second_opinion_in_many_dimensions():
     result = minimi.estimate(x, x + r.standard_normal((600, 3)), steps=100, hidden=(16,),
                              embed_dim=8)
     assert result.neighbour_mi is None and not any("KSG" in f for f in result.flag_reasons)
+
+
+def test_no_ksg_flag_against_an_interval_without_an_upper_end():
+    """ρ = 0.99999 in one pair: 5.4 nats, beyond what 120 test rows can show. The
+    interval has no upper end, so KSG (far above its finite end) is not above it."""
+    r = np.random.default_rng(7)
+    x = r.standard_normal((600, 1))
+    y = 0.99999 * x + math.sqrt(1 - 0.99999 ** 2) * r.standard_normal((600, 1))
+    result = minimi.estimate(x, y, steps=300, hidden=(16,), embed_dim=8)
+    assert result.ci[1] == math.inf and result.neighbour_mi > 4.5
+    assert any("no upper end" in f for f in result.flag_reasons)
+    assert not any("KSG" in f for f in result.flag_reasons)

@@ -300,10 +300,10 @@ def attach_interval(result, parts, s, x, y, start):
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
-        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed)
-        result.flags += disagree
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
+        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed)
+        result.flags += disagree
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result

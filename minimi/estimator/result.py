@@ -15,8 +15,8 @@ class EstimateResult:
     second look), stderr (the test rows' bootstrap), subsample_mi (the estimates on
     disjoint parts of the rows), neighbour_mi (KSG's estimate on the same rows in
     few dimensions, a second opinion; None elsewhere), validation_mi, status, reason
-    (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step training
-    values), validation ((step, value) pairs), scoring (the held-out rule), pairs
+    (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step
+    training values), validation ((step, value) pairs), scoring (the held-out rule), pairs
     (all or sampled), rejected_mi (the test estimate of a failed run, kept for
     diagnosis), settings.
     """
