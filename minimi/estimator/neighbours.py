@@ -75,4 +75,5 @@ def cross_check(x, y, high, seed):
     return mi, [f"a nearest-neighbour estimate (KSG, k={K}) on the same rows gives {mi:.2f} "
                 f"nats, above the interval's upper end ({high:.2f}): KSG rarely over-estimates, "
                 "so the critic likely missed part of the dependence (a density ratio it cannot "
-                "represent, such as one with sharp edges) and the estimate is too low"]
+                "represent, such as one with sharp edges) and the estimate is too low; "
+                "critic='concat' may represent it better, at many times the cost"]
