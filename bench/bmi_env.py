@@ -28,11 +28,14 @@ class Environment:
         return os.environ.get(self.variable) or \
             os.path.join(os.path.expanduser("~"), ".cache", "minimi", self.folder)
 
+    def python(self):
+        """The environment's Python (it may not exist yet)."""
+        return os.path.join(self.path(), "bin", "python")
+
     def ensure(self, log=None):
         """The Python of the environment, made if needed; a RuntimeError with pip's
         last words when it cannot be made (no index, say)."""
-        folder = self.path()
-        python = os.path.join(folder, "bin", "python")
+        folder, python = self.path(), self.python()
         if os.path.exists(python) and self.works(python):
             return python
         if log:
@@ -70,8 +73,3 @@ TORCH_MIST = Environment(
 def mist_executable(python):
     """The `mist` command beside an environment's Python."""
     return os.path.join(os.path.dirname(python), "mist")
-
-
-def ensure(log=None):
-    """The Python of the bmi environment (BMI.ensure)."""
-    return BMI.ensure(log)

@@ -124,7 +124,7 @@ def main(argv=None):
     seeds = runner.seeds_from(args, default_seeds)
     runner.check_out(args.out, create=not args.list)
     try:
-        python = bmi_env.ensure(log=lambda text: print(f"bmi: {text}", file=sys.stderr))
+        python = bmi_env.BMI.ensure(log=lambda text: print(f"bmi: {text}", file=sys.stderr))
     except RuntimeError as error:
         raise runner.BadInput(f"the released bmi is needed and cannot be installed here: "
                               f"{error}") from None
@@ -245,8 +245,8 @@ def report(out, notes=()):
         return None
     lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
              "Through bmi 0.1.3's own harness (`run_estimator`), each estimator with its "
-             "defaults (torch-mist: its README call's settings); estimate − truth in nats, mean ± sd "
-             "over seeds. **Bold**: within 0.1 nats. ⚑: minimi flagged the estimate (its "
+             "defaults (torch-mist: its README call's settings); estimate − truth in nats, "
+             "mean ± sd over seeds. **Bold**: within 0.1 nats. ⚑: minimi flagged the estimate (its "
              "number is scored anyway; bmi alone would record a failure). ✗: no estimate. "
              "Seconds: the estimate in its own process (minimi's and torch-mist's commands "
              "say how long, without starting Python and importing their libraries).", "",

@@ -89,7 +89,7 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
     beside it; a second call resumes, another minimi setting is refused."""
     from bench import bmi_env
     try:
-        bmi_env.ensure()
+        bmi_env.BMI.ensure()
     except RuntimeError as error:
         pytest.skip(f"the released bmi cannot be installed here: {error}")
     out = str(tmp_path / "results")
@@ -153,12 +153,12 @@ def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path
     Skips where the torch-mist environment (1.4 GB, built by `python -m bench bmi`)
     is not installed: a test does not download PyTorch."""
     from bench import bmi_env
-    python = os.path.join(bmi_env.TORCH_MIST.path(), "bin", "python")
+    python = bmi_env.TORCH_MIST.python()
     if not (os.path.exists(python) and bmi_env.TORCH_MIST.works(python)):
         pytest.skip(f"no torch-mist environment at {bmi_env.TORCH_MIST.path()} "
                     "(`python -m bench bmi --estimators torch-mist` builds it)")
     try:
-        bmi_env.ensure()
+        bmi_env.BMI.ensure()
     except RuntimeError as error:
         pytest.skip(f"the released bmi cannot be installed here: {error}")
     out = str(tmp_path / "results")

@@ -196,7 +196,7 @@ def test_minimi_runs_under_the_released_bmi(tmp_path):
     estimator object (as an external command: tests/test_bench_bmi.py)."""
     from bench import bmi_env
     try:
-        python = bmi_env.ensure()
+        python = bmi_env.BMI.ensure()
     except RuntimeError as error:
         pytest.skip(f"the released bmi cannot be installed here: {error}")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -44,7 +44,7 @@ def started(tmp_path_factory):
         if BMI.search(code):
             from bench import bmi_env
             try:
-                python = bmi_env.ensure()
+                python = bmi_env.BMI.ensure()
             except RuntimeError as error:
                 runs[page, line] = f"the released bmi cannot be installed here: {error}"
                 continue
