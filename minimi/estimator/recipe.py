@@ -268,7 +268,8 @@ def judge(data, run, s, rng, start):
         unit="nats", train_mi=fit if ok else None,
         validation_mi=val.value(run.rule) if ok else None,
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
-        ci=None, ci_level=s.ci_level, subsample_mi=None, flags=[],     # attach_interval
+        ci_level=s.ci_level,
+        ci=None, subsample_mi=None, neighbour_mi=None, flags=[],       # attach_interval
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -285,7 +286,6 @@ def attach_interval(result, parts, s, x, y, start):
     `parts` of the rows x, y), KSG's second opinion in few dimensions
     (neighbours.py); the time of the whole estimate."""
     n = len(x)
-    result.neighbour_mi = None
     if result.status == "ok":
         failed = [p for p in parts if p.status != "ok"]
         if parts and not failed:
