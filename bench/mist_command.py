@@ -86,10 +86,11 @@ def main(argv):
     except (OSError, ValueError, RuntimeError) as error:
         print(f"torch-mist failed: {error} (its output: {log_path})")
         sys.exit(1)
-    if args.result:
-        with open(args.result, "w") as f:
+    if args.result:             # written whole or not at all, as minimi's --result is
+        with open(args.result + ".tmp", "w") as f:
             json.dump({"mi": mi, "elapsed_s": None if seconds is None else round(seconds, 3),
                        "call": CALL}, f)
+        os.replace(args.result + ".tmp", args.result)
     print(repr(mi))
 
 
