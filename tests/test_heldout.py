@@ -56,21 +56,43 @@ def test_all_pairs_match_loops(make, monkeypatch):
     assert rows.value("infonce") == pytest.approx(infonce_by_loops(S), abs=2e-5)
 
 
-def test_sampled_pairs_are_other_rows_and_match_their_loop():
-    critic = CRITICS[0]()
-    x, y = rng.standard_normal((30, 3)), rng.standard_normal((30, 2))
+@pytest.mark.parametrize("n", [30, 33])           # 33: a group of 3 left over, 2 borrowed
+def test_sampled_pairs_are_other_rows_and_match_their_loop(n):
+    critic = CRITICS[1]()
+    x, y = rng.standard_normal((n, 3)), rng.standard_normal((n, 2))
     S = all_scores(critic, x, y)
-    draw = np.random.default_rng(5)
-    rows = heldout.row_scores(critic, x, y, max_pairs=30 * 4, rng=draw)
+    rows = heldout.row_scores(critic, x, y, max_pairs=n * 4, rng=np.random.default_rng(5))
     assert rows.pairs == "sampled" and rows.m == 4
-    j = (np.arange(30)[:, None] + np.random.default_rng(5).integers(1, 30, (30, 4))) % 30
-    assert not (j == np.arange(30)[:, None]).any()          # never the aligned pair
-    b = [math.log(sum(math.exp(S[i, k]) for k in j[i]) / 4) for i in range(30)]
+    b = np.full(n, np.nan)
+    for group, own in heldout.sample_groups(n, 5, np.random.default_rng(5)):
+        for i in group[:own]:
+            others = [j for j in group if j != i]
+            assert len(others) == 4                              # never the aligned pair
+            b[i] = math.log(sum(math.exp(S[i, j]) for j in others) / 4)
     np.testing.assert_allclose(rows.b, b, atol=2e-5)
     np.testing.assert_allclose(rows.a, np.diag(S), atol=2e-6)
     expected = np.mean([S[i, i] - math.log((math.exp(S[i, i]) + 4 * math.exp(b[i])) / 5)
-                        for i in range(30)])
+                        for i in range(n)])
     assert rows.value("infonce") == pytest.approx(expected, abs=2e-5)
+
+
+def test_sampled_groups_give_every_row_its_others_uniformly():
+    """7 rows in groups of 3: two groups and one row left over, with 2 rows borrowed.
+    Each row takes its b from one group, and over many draws each other row is among
+    its m = 2 others with chance 2/6, the left-over row's too."""
+    draw, n, g, reps = np.random.default_rng(8), 7, 3, 6000
+    seen = np.zeros((n, n))
+    for _ in range(reps):
+        groups = heldout.sample_groups(n, g, draw)
+        owners = np.concatenate([group[:own] for group, own in groups])
+        assert sorted(owners) == list(range(n))
+        for group, own in groups:
+            assert len(set(group)) == g
+            for i in group[:own]:
+                seen[i, group[group != i]] += 1
+    off = seen[~np.eye(n, dtype=bool)] / reps
+    assert np.diag(seen).sum() == 0
+    assert np.abs(off - 2 / 6).max() < 0.03                 # binomial sd 0.006
 
 
 def test_infonce_rule_is_blind_to_a_function_of_x_and_dv_is_not():

@@ -7,7 +7,8 @@ A split of n rows has n aligned (joint) pairs (x_i, y_i) and n(n−1) others
     b_i = lme_{j in J_i} T(x_i, y_j)   log-mean-exp over m other pairs of row i
 
 J_i is every j ≠ i (m = n − 1) when the split's pairs fit the budget
-`max_pairs`, otherwise m = max_pairs // n columns drawn at random per row.
+`max_pairs`, otherwise m = max_pairs // n other rows drawn at random: the rows
+are shuffled into groups of m + 1 and every pair within a group is scored.
 
 The rules (which bound uses which: RULES; docs/estimator.md says why):
 
@@ -102,33 +103,50 @@ def row_scores(critic, x, y, max_pairs, rng):
         raise ValueError(f"held-out scoring needs at least 2 rows, got {n}")
     X = Tensor(backend.to_device(np.asarray(x, dtype=np.float32)))
     Y = Tensor(backend.to_device(np.asarray(y, dtype=np.float32)))
-    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)  # pairs per block
     with no_grad():
         fx, fy = critic.features(X, Y)
         a = critic.combine_pairs(fx, fy).data.astype(np.float64)
         xp = get_array_module(a)
         if n * (n - 1) <= max_pairs:
-            m, pairs = n - 1, "all"
-            b = xp.empty(n, dtype=np.float64)
-            rows = max(1, per_block // n)
-            for start in range(0, n, rows):
-                stop = min(start + rows, n)
-                S = critic.combine(fx[start:stop], fy).data.astype(np.float64)
-                r = xp.arange(stop - start)
-                S[r, r + start] = -math.inf         # leave out the aligned pair
-                b[start:stop] = _row_lme(S, m)
+            m, pairs, groups = n - 1, "all", [(np.arange(n), n)]
         else:
             m, pairs = max(1, max_pairs // n), "sampled"
-            # m columns per row, uniform over j ≠ i, drawn on the host
-            j = (np.arange(n)[:, None] + rng.integers(1, n, (n, m))) % n
-            b = xp.empty(n, dtype=np.float64)
-            rows = max(1, per_block // m)
-            for start in range(0, n, rows):
-                stop = min(start + rows, n)
-                i = np.repeat(np.arange(start, stop), m)
-                S = critic.combine_pairs(fx[i], fy[j[start:stop].reshape(-1)]).data
-                b[start:stop] = _row_lme(S.astype(np.float64).reshape(stop - start, m), m)
+            groups = sample_groups(n, m + 1, rng)
+        b = xp.empty(n, dtype=np.float64)
+        for rows, own in groups:
+            b[xp.asarray(rows[:own])] = _others_lme(critic, fx, fy, rows, own)
     return RowScores(backend.to_numpy(a), backend.to_numpy(b), m, pairs)
+
+
+def sample_groups(n, g, rng):
+    """[(rows, own)]: range(n) shuffled into groups of g rows (g < n), each row's m = g − 1
+    others drawn uniformly from the rest. The n mod g rows left over make one more
+    group with rows borrowed at random from the others (own: how many rows at the
+    front of a group take their b from it). Drawn on the host."""
+    order = rng.permutation(n)
+    k, left = divmod(n, g)
+    groups = [(rows, g) for rows in order[:k * g].reshape(k, g)]
+    if left:
+        borrowed = rng.choice(order[:k * g], g - left, replace=False)
+        groups.append((np.concatenate([order[k * g:], borrowed]), left))
+    return groups
+
+
+def _others_lme(critic, fx, fy, rows, own):
+    """b of the first `own` of `rows` (host indices): the log-mean-exp of T(x_i, y_j) over
+    the other j in `rows`, every pair scored at once per block (no pair is gathered)."""
+    m = len(rows) - 1
+    fy_rows = fy[rows]
+    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)    # pairs per block
+    step = max(1, per_block // len(rows))
+    parts = []
+    for start in range(0, own, step):
+        stop = min(start + step, own)
+        S = critic.combine(fx[rows[start:stop]], fy_rows).data.astype(np.float64)
+        r = get_array_module(S).arange(stop - start)
+        S[r, r + start] = -math.inf                 # leave out the aligned pair
+        parts.append(_row_lme(S, m))
+    return get_array_module(parts[0]).concatenate(parts)
 
 
 def _row_lme(S, m):
