@@ -185,8 +185,7 @@ def minimi_options(text):
                               "bmi` (its --help lists them)") from None
     except ValueError as error:
         raise runner.BadInput(f"--minimi-options {text!r}: {error}") from None
-    return options, {k: list(v) if isinstance(v, tuple) else v
-                     for k, v in vars(settings).items() if k != "seed"}
+    return options, runner.settings_record(settings)
 
 
 def run_grid(python, todo, torch_mist=None):

@@ -234,6 +234,13 @@ def check_out(out, create=True):
         raise BadInput(f"--out {out}: the folder is not writable")
 
 
+def settings_record(settings, leave=("seed",)):
+    """A minimi.Settings as a run file's config records it (tuples as lists), without
+    the settings the grid sets per run (`leave`): a changed default is a changed config."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in vars(settings).items() if k not in leave}
+
+
 def config_differences(recorded, requested):
     """{key: (recorded, requested)} where two configs differ (label keys left out)."""
     requested = json.loads(dumps(requested))  # compare as the file holds it

@@ -64,6 +64,8 @@ PROFILES = {"quick": (quick_tasks, 1, [5000], ALL_LOSSES),
             "paper": (paper_tasks, 5, [10000], ALL_LOSSES)}
 ESTIMATE_PARAMS = ("lam", "target", "tau")   # what minimi.estimate passes to a bound
 ESTIMATE_STEPS = minimi.Settings().steps
+# what estimate_run sets itself; the config records the other settings' defaults
+SET_PER_RUN = ("bound", "seed", "marginals", "steps") + ESTIMATE_PARAMS
 
 
 def estimate_run(task_name, name, params, seed, samples, marginals, steps):
@@ -157,7 +159,8 @@ def main(argv=None):
     grid = [(f"{task.name}_n{samples}", name, params, seed,
              {"task": task.name, "family": task.family, "dims": list(task.dims),
               "truth": task.mi, "samples": samples, "marginals": args.marginals,
-              "profile": args.profile, "estimator": "minimi.estimate defaults",
+              "profile": args.profile,
+              "estimator": runner.settings_record(defaults, leave=SET_PER_RUN),
               "steps": args.steps or ESTIMATE_STEPS, "subsamples": defaults.subsamples,
               "ci_level": defaults.ci_level, "params": bounds.make(name, **params).params})
             for samples in sizes for task in tasks for name, params in losses

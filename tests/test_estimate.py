@@ -221,6 +221,26 @@ def _refuse(token):
     raise ValueError(f"non-standard JSON token {token}")
 
 
+@pytest.mark.parametrize("dims, given, used", [
+    ((1, 1), {}, ("concat", [64, 32], 64, 5e-3)),
+    ((2, 1), {}, ("separable", [128, 128], 256, 2e-3)),
+    ((1, 2), {}, ("separable", [128, 128], 256, 2e-3)),
+    ((1, 1), {"critic": "separable"}, ("separable", [128, 128], 256, 2e-3)),
+    ((2, 2), {"critic": "concat"}, ("concat", [64, 32], 64, 5e-3)),
+    ((1, 1), {"hidden": (8,), "batch_size": 32, "lr": 1e-3}, ("concat", [8], 32, 1e-3)),
+])
+def test_auto_picks_the_concat_critic_for_one_column_each(dims, given, used):
+    """critic='auto': an MLP on [x; y] for one column each (it can draw a band such as
+    y − x ∈ ±ε, which g(x)·h(y) cannot), else g(x)·h(y); each critic's own defaults
+    where hidden and batch_size are not given, and the result says what ran."""
+    r = np.random.default_rng(3)
+    x, y = r.standard_normal((120, dims[0])), r.standard_normal((120, dims[1]))
+    result = minimi.estimate(x, y, steps=2, subsamples=1, **given)
+    assert (result.critic, result.hidden, result.batch_size, result.lr) == used
+    assert f"{used[0]} critic" in result.summary()
+    assert json.loads(dumps(result.as_dict()))["hidden"] == used[1]
+
+
 @pytest.mark.parametrize("x, y, message", [
     (np.zeros((100, 2)), np.zeros((90, 2)), "100 rows and y has 90"),
     (np.zeros((20, 2)), np.zeros((20, 2)), "too few"),

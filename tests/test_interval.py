@@ -7,6 +7,7 @@ import pytest
 
 import minimi
 from minimi.estimator import interval as iv
+from minimi.estimator import recipe
 from minimi.files import dumps
 
 
@@ -151,6 +152,16 @@ def test_a_part_of_half_the_rows_is_checked_twice_as_often_with_half_the_steps()
     assert [line.split(":")[0] for line in whole] == [f"step {k}/400" for k in range(40, 401, 40)]
     assert [line.split(":")[1].strip() for line in part] == \
         [f"step {k}/200" for k in range(20, 201, 20)]
+
+
+def test_a_part_samples_as_many_other_rows_per_row_as_the_whole(monkeypatch):
+    """1000 rows, 200 test rows, a budget of 200·50 pairs: the whole scores 50 other
+    rows per row, and so does each half (100 test rows) on half the budget."""
+    seen, once = [], recipe.estimate_once
+    monkeypatch.setattr(recipe, "estimate_once",
+                        lambda *args, **kwargs: seen.append(once(*args, **kwargs)) or seen[-1])
+    minimi.estimate(*correlated(1000, 2), max_pairs=200 * 50, **dict(SMALL, steps=100))
+    assert [r.pairs for r in seen] == ["sampled, 50 per row"] * 3
 
 
 def test_without_subsamples_the_interval_is_flagged_as_test_noise_only():

@@ -52,7 +52,7 @@ def test_the_check_skips_many_dimensions_and_many_repeated_values():
     assert neighbours.applies(x, y)
     y[:, 1] = np.round(y[:, 1], 1)              # rounded: ties everywhere
     assert not neighbours.applies(x, y)
-    assert neighbours.cross_check(x, y, high=0.0, seed=0) == (None, [])
+    assert neighbours.cross_check(x, y, high=0.0, seed=0, critic="separable") == (None, [])
 
 
 def test_normal_scores_are_the_rank_map_and_break_ties_at_random():
@@ -71,9 +71,12 @@ def test_only_a_ksg_estimate_above_the_interval_is_flagged():
     r = np.random.default_rng(3)
     x = r.standard_normal((2000, 1))
     y = x + r.standard_normal((2000, 1))        # ½ log 2 = 0.35 nats
-    mi, flags = neighbours.cross_check(x, y, high=0.2, seed=0)
+    mi, flags = neighbours.cross_check(x, y, high=0.2, seed=0, critic="separable")
     assert mi == pytest.approx(0.5 * math.log(2), abs=0.05) and "above the interval" in flags[0]
-    assert neighbours.cross_check(x, y, high=0.5, seed=0) == (mi, [])           # below: no flag
+    assert "critic='concat'" in flags[0]
+    _, flags = neighbours.cross_check(x, y, high=0.2, seed=0, critic="concat")
+    assert "critic='concat'" not in flags[0] and "concat critic in use" in flags[0]
+    assert neighbours.cross_check(x, y, high=0.5, seed=0, critic="separable") == (mi, [])
 
 
 def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
@@ -85,7 +88,8 @@ def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
     r = np.random.default_rng(4)
     x = r.random((1200, 1))
     y = x + r.uniform(-0.05, 0.05, (1200, 1))
-    result = minimi.estimate(x, y, steps=1500, hidden=(16,), embed_dim=1, lr=1e-2)
+    result = minimi.estimate(x, y, critic="separable", steps=1500, hidden=(16,), embed_dim=1,
+                             lr=1e-2)
     assert result.status == "ok" and result.ci[1] < result.neighbour_mi - 0.5
     assert abs(result.neighbour_mi - 2.35) < 0.2
     reason = next(f for f in result.flag_reasons if "KSG" in f)
@@ -108,7 +112,7 @@ def test_no_ksg_flag_against_an_interval_without_an_upper_end():
     r = np.random.default_rng(7)
     x = r.standard_normal((600, 1))
     y = 0.99999 * x + math.sqrt(1 - 0.99999 ** 2) * r.standard_normal((600, 1))
-    result = minimi.estimate(x, y, steps=300, hidden=(16,), embed_dim=8)
+    result = minimi.estimate(x, y, critic="separable", steps=300, hidden=(16,), embed_dim=8)
     assert result.ci[1] == math.inf and result.neighbour_mi > 4.5
     assert any("no upper end" in f for f in result.flag_reasons)
     assert not any("KSG" in f for f in result.flag_reasons)

@@ -16,7 +16,7 @@ def _pair(n=200, seed=0):
 
 @pytest.mark.parametrize("changes, message", [
     (dict(hidden=128), r"hidden must be a sequence of layer sizes .* got 128"),
-    (dict(hidden=None), r"hidden must be a sequence of layer sizes .* got None"),
+    (dict(hidden="128"), r"hidden must be a sequence of layer sizes .* got '128'"),
     (dict(device=0), "unknown device 0"),
     (dict(test_fraction=0.01), r"test_fraction=0.01 leaves 2 of the 200 rows .* at least 8"),
     (dict(validation_fraction=0.02), r"validation_fraction=0.02 leaves 3 of the 200 rows"),

@@ -63,9 +63,9 @@ def applies(x, y):
                for a in (x, y) for j in range(a.shape[1]))
 
 
-def cross_check(x, y, high, seed):
+def cross_check(x, y, high, seed, critic):
     """(KSG estimate or None, flags): a flag when KSG on the rows' normal scores lies
-    above `high`, the interval's upper end."""
+    above `high`, the interval's upper end; what to try depends on the `critic` used."""
     if not applies(x, y):
         return None, []
     rng = np.random.default_rng([seed, 3])
@@ -76,4 +76,9 @@ def cross_check(x, y, high, seed):
                 f"nats, above the interval's upper end ({high:.2f}): KSG rarely over-estimates, "
                 "so the critic likely missed part of the dependence (a density ratio it cannot "
                 "represent, such as one with sharp edges) and the estimate is too low; "
-                "critic='concat', hidden=(64, 32), batch_size=64 may represent it better"]
+                + TRY[critic]]
+
+
+TRY = {"separable": "critic='concat' (an MLP on [x; y]) may represent it better",
+       "concat": "the concat critic in use did not represent it either: in so few dimensions "
+                 "KSG's number is likely the closer one"}

@@ -57,6 +57,7 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     """
     s = Settings.of(settings, **changes).check()
     x, y = check_pair(x, y)
+    s = s.for_columns(x.shape[1], y.shape[1])       # critic='auto' and the critic's defaults
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable taking a line of text, got {progress!r}")
     previous_device = backend.use_device(device) if device is not None else None
@@ -92,11 +93,15 @@ def part_settings(s, j, rows, n):
     scaled to its rows. Validation every eval_every·rows/n steps (and at most
     steps·rows/n steps) is the same number of passes over its training rows between
     checks as the estimate on all rows makes: a critic overfits by passes, so the
-    part stops as the whole does, after `patience` checks without a gain beyond noise."""
+    part stops as the whole does, after `patience` checks without a gain beyond noise.
+    The pairs budget is scaled too: where the whole samples m other rows per row, so
+    does the part (its validation, twice as frequent, would otherwise cost more than
+    the whole's; and the rule's log(m + 1) cap is the whole's)."""
     scale = rows / n
     return Settings.of(s, seed=interval.part_seed(s.seed, j),
                        eval_every=max(1, round(s.eval_every * scale)),
-                       steps=max(1, round(s.steps * scale)))
+                       steps=max(1, round(s.steps * scale)),
+                       max_pairs=max(1, round(s.pairs_budget() * scale)))
 
 
 def _tagged(progress, tag):
@@ -274,7 +279,8 @@ def judge(data, run, s, rng, start):
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
         warnings=data.notes, best_step=run.best_step, steps_run=run.steps_run, bound=s.bound,
-        critic=s.critic, steps=s.steps, scoring=run.rule,
+        critic=s.critic, hidden=list(s.hidden), batch_size=s.batch_size, lr=s.lr,
+        steps=s.steps, scoring=run.rule,
         pairs=f"{scores.pairs}, {scores.m} per row", marginals=s.marginals, n_train=n_train,
         n_validation=n_val, n_test=n_test, params=dict(run.loss.params),
         elapsed_s=round(time.perf_counter() - start, 2), curve=run.curve,
@@ -302,7 +308,7 @@ def attach_interval(result, parts, s, x, y, start):
                                         result.n_test, s.ci_level)
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
-        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed)
+        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed, s.critic)
         result.flags += disagree
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)

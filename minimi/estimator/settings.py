@@ -12,7 +12,11 @@ from .. import bounds, checks
 from ..layers import ACTIVATIONS
 from .samples import MARGINALS
 
-CRITICS = ("separable", "concat")
+CRITICS = ("auto", "separable", "concat")
+# Each critic's settings where they are left None. The concat critic scores every pair of
+# its batch through an MLP, so its batch is smaller; docs/estimator.md has the measurements.
+CRITIC_DEFAULTS = {"separable": {"hidden": (128, 128), "batch_size": 256, "lr": 2e-3},
+                   "concat": {"hidden": (64, 32), "batch_size": 64, "lr": 5e-3}}
 # all pairs of a split up to this many, else a random sample per row (heldout.py)
 DEFAULT_MAX_PAIRS = {"separable": 1 << 24, "concat": 1 << 20}
 
@@ -27,15 +31,18 @@ class Settings:
 
     bound: str = _setting("infonce",
                           f"the bound that trains the critic: {', '.join(bounds.BOUNDS)}")
-    critic: str = _setting("separable", "separable: g(x)·h(y), fast; concat: an MLP on [x; y]",
-                           CRITICS)
-    hidden: tuple = _setting((128, 128), "the critic's hidden layer sizes")
+    critic: str = _setting("auto", "auto: concat when x and y have one column each, else "
+                                   "separable; separable: g(x)·h(y), fast; concat: an MLP on "
+                                   "[x; y]", CRITICS)
+    hidden: tuple = _setting(None, "the critic's hidden layer sizes (default: 128,128 "
+                                   "separable; 64,32 concat)")
     embed_dim: int = _setting(32, "the separable critic's embedding size")
     activation: str = _setting("softplus", "the separable critic's activation",
                                tuple(ACTIVATIONS))
     steps: int = _setting(5000, "the most training steps")
-    batch_size: int = _setting(256, "training rows per step")
-    lr: float = _setting(2e-3, "Adam's learning rate")
+    batch_size: int = _setting(None, "training rows per step (default: 256 separable; 64 "
+                                     "concat)")
+    lr: float = _setting(None, "Adam's learning rate (default: 0.002 separable; 0.005 concat)")
     lam: float = _setting(None, "λ of a regularized bound (default: the bound's)")
     target: float = _setting(None, "C of a regularized bound (default: the bound's)")
     tau: float = _setting(None, "the clip of SMILE-type bounds (default: the bound's)")
@@ -77,7 +84,21 @@ class Settings:
         return {k: getattr(self, k) for k in ("lam", "target", "tau")
                 if getattr(self, k) is not None}
 
+    def for_columns(self, dx, dy):
+        """The settings for x with dx columns and y with dy: critic='auto' chosen, and
+        the chosen critic's defaults (CRITIC_DEFAULTS) for the settings left None."""
+        critic = self.critic
+        if critic == "auto":
+            critic = "concat" if dx == 1 and dy == 1 else "separable"
+        if critic == "concat" and self.hidden == ():
+            raise ValueError("hidden=(): the concat critic needs at least one hidden layer"
+                             + (" (critic='auto' picks it when x and y have one column each)"
+                                if self.critic == "auto" else ""))
+        left = {k: v for k, v in CRITIC_DEFAULTS[critic].items() if getattr(self, k) is None}
+        return dataclasses.replace(self, critic=critic, **left)
+
     def pairs_budget(self):
+        """Held-out pairs scored per split (after for_columns: the critic is chosen)."""
         return DEFAULT_MAX_PAIRS[self.critic] if self.max_pairs is None else self.max_pairs
 
     def check(self):
@@ -95,19 +116,22 @@ class Settings:
                                  f"{self.bound}{default}: choose one of those bounds with it, "
                                  f"or leave {name} out")
         bounds.make(self.bound, **self.bound_params())  # the parameter values
-        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
-            raise ValueError(f"hidden must be a sequence of layer sizes such as (128, 128), "
-                             f"got {self.hidden!r}")
-        for i, size in enumerate(self.hidden):
-            checks.integer(f"hidden[{i}]", size, minimum=1)
-        if self.critic == "concat" and not tuple(self.hidden):
-            raise ValueError("hidden: the concat critic needs at least one hidden layer")
-        for name, minimum in (("steps", 1), ("embed_dim", 1), ("batch_size", 2),
-                              ("eval_every", 1), ("patience", 1), ("seed", 0),
-                              ("subsamples", 1)):
-            checks.integer(name, getattr(self, name), minimum=minimum)
-        checks.integer("max_pairs", self.pairs_budget(), minimum=1)
-        checks.number("lr", self.lr, above=0)
+        hidden = self.hidden
+        if hidden is not None:
+            if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+                raise ValueError(f"hidden must be a sequence of layer sizes such as (128, 128), "
+                                 f"got {hidden!r}")
+            hidden = tuple(hidden)
+            for i, size in enumerate(hidden):
+                checks.integer(f"hidden[{i}]", size, minimum=1)
+        optional = {"batch_size": 2, "max_pairs": 1}   # None: the critic's default
+        for name, minimum in (("steps", 1), ("embed_dim", 1), ("eval_every", 1),
+                              ("patience", 1), ("seed", 0), ("subsamples", 1),
+                              *optional.items()):
+            if getattr(self, name) is not None or name not in optional:
+                checks.integer(name, getattr(self, name), minimum=minimum)
+        if self.lr is not None:
+            checks.number("lr", self.lr, above=0)
         for name in ("test_fraction", "validation_fraction", "ci_level"):
             checks.number(name, getattr(self, name), above=0, below=1)
-        return dataclasses.replace(self, hidden=tuple(self.hidden))
+        return dataclasses.replace(self, hidden=hidden)
