@@ -12,9 +12,11 @@ prepare  Split the rows into train / validation / test (test_fraction, then
          column through the marginal map fitted on the training split ("rank" by
          default: MI is unchanged by an invertible map of each coordinate, and
          heavy tails no longer break the critic).
-train    Train the critic on shuffled minibatches of the training split. Before
-         training and every `eval_every` steps, score the validation split
-         (heldout.py: the rule that is right at this bound's optimum) and keep the
+train    Train the critic (critic='auto': an MLP on [x; y] when x and y have one
+         column each, else g(x)·h(y); settings.py) on shuffled minibatches of the
+         training split. Before training and every `eval_every` steps, score the
+         validation split (heldout.py: the rule that is right at this bound's
+         optimum) and keep the
          best checkpoint. Stop once `patience` evaluations in a row found no gain
          beyond noise (a better checkpoint by less than one standard error of the
          difference is kept, but does not restart the count): a critic trained past
