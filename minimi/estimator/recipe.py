@@ -16,11 +16,11 @@ train    Train the critic (critic='auto': an MLP on [x; y] when x and y have one
          column each, else g(x)·h(y); settings.py) on shuffled minibatches of the
          training split. Before training and every `eval_every` steps, score the
          validation split (heldout.py: the rule that is right at this bound's
-         optimum) and keep the
-         best checkpoint. Stop once `patience` evaluations in a row found no gain
-         beyond noise (a better checkpoint by less than one standard error of the
-         difference is kept, but does not restart the count): a critic trained past
-         that point only overfits. `steps` is the most.
+         optimum) and keep the best checkpoint. Stop once `patience` evaluations
+         in a row found no gain beyond noise (a better checkpoint by less than one
+         standard error of the difference is kept, but does not restart the
+         count): a critic trained past that point only overfits. `steps` is the
+         most.
 judge    Score the chosen checkpoint on the test split, with a bootstrap standard
          error over its rows, and say whether the number can be trusted: status
          'untrained' (every trained checkpoint scored below the untrained critic on
