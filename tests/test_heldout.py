@@ -56,22 +56,29 @@ def test_all_pairs_match_loops(make, monkeypatch):
     assert rows.value("infonce") == pytest.approx(infonce_by_loops(S), abs=2e-5)
 
 
-@pytest.mark.parametrize("n", [30, 33])           # 33: a group of 3 left over, 2 borrowed
-def test_sampled_pairs_are_other_rows_and_match_their_loop(n):
+@pytest.mark.parametrize("n, m, block", [
+    (30, 4, 1 << 22),    # 6 groups of 5: all groups at once, one offset at a time
+    (33, 4, 1 << 22),    # and a group of 3 left over, with 2 rows borrowed
+    (33, 4, 8 * 12),     # the groups in blocks of 2
+    (30, 14, 1 << 22),   # 2 groups of 15: one group at a time
+    (40, 12, 8 * 20),    # 3 groups of 13 and 1 left over, in blocks of 20 pairs
+])
+def test_sampled_pairs_are_other_rows_and_match_their_loop(n, m, block, monkeypatch):
     critic = CRITICS[1]()
+    monkeypatch.setattr(heldout, "BLOCK_FLOATS", block)   # 8 floats per concat pair
     x, y = rng.standard_normal((n, 3)), rng.standard_normal((n, 2))
     S = all_scores(critic, x, y)
-    rows = heldout.row_scores(critic, x, y, max_pairs=n * 4, rng=np.random.default_rng(5))
-    assert rows.pairs == "sampled" and rows.m == 4
+    rows = heldout.row_scores(critic, x, y, max_pairs=n * m, rng=np.random.default_rng(5))
+    assert rows.pairs == "sampled" and rows.m == m
     b = np.full(n, np.nan)
-    for group, own in heldout.sample_groups(n, 5, np.random.default_rng(5)):
+    for group, own in heldout.sample_groups(n, m + 1, np.random.default_rng(5)):
         for i in group[:own]:
             others = [j for j in group if j != i]
-            assert len(others) == 4                              # never the aligned pair
-            b[i] = math.log(sum(math.exp(S[i, j]) for j in others) / 4)
+            assert len(others) == m                              # never the aligned pair
+            b[i] = math.log(sum(math.exp(S[i, j]) for j in others) / m)
     np.testing.assert_allclose(rows.b, b, atol=2e-5)
     np.testing.assert_allclose(rows.a, np.diag(S), atol=2e-6)
-    expected = np.mean([S[i, i] - math.log((math.exp(S[i, i]) + 4 * math.exp(b[i])) / 5)
+    expected = np.mean([S[i, i] - math.log((math.exp(S[i, i]) + m * math.exp(b[i])) / (m + 1))
                         for i in range(n)])
     assert rows.value("infonce") == pytest.approx(expected, abs=2e-5)
 

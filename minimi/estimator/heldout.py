@@ -113,8 +113,11 @@ def row_scores(critic, x, y, max_pairs, rng):
             m, pairs = max(1, max_pairs // n), "sampled"
             groups = sample_groups(n, m + 1, rng)
         b = xp.empty(n, dtype=np.float64)
+        full = np.array([rows for rows, own in groups if own == len(rows)])     # (k, g)
+        b[xp.asarray(full.reshape(-1))] = _full_groups_lme(critic, fx, fy, full)
         for rows, own in groups:
-            b[xp.asarray(rows[:own])] = _others_lme(critic, fx, fy, rows, own)
+            if own < len(rows):                         # the left-over rows' group
+                b[xp.asarray(rows[:own])] = _others_lme(critic, fx, fy, rows, own)
     return RowScores(backend.to_numpy(a), backend.to_numpy(b), m, pairs)
 
 
@@ -130,6 +133,29 @@ def sample_groups(n, g, rng):
         borrowed = rng.choice(order[:k * g], g - left, replace=False)
         groups.append((np.concatenate([order[k * g:], borrowed]), left))
     return groups
+
+
+def _full_groups_lme(critic, fx, fy, groups):
+    """b of every row of `groups` (k, g), row by row: the log-mean-exp over the other
+    g − 1 rows of its group. Few large groups: one group's pairs at a time; many small
+    ones: all groups at once, one offset t at a time (the row in place i against the
+    row in place i + t mod g), so the loops number min(k, g − 1) either way."""
+    k, g = groups.shape
+    if k <= g - 1:
+        parts = [_others_lme(critic, fx, fy, rows, g) for rows in groups]
+        return get_array_module(parts[0]).concatenate(parts)
+    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)    # pairs per block
+    chunk = max(1, per_block // g)                                 # groups per block
+    parts = []
+    for start in range(0, k, chunk):
+        block = groups[start:start + chunk]
+        fx_rows, total = fx[block.reshape(-1)], None
+        for t in range(1, g):
+            S = critic.combine_pairs(fx_rows, fy[np.roll(block, -t, axis=1).reshape(-1)])
+            S = S.data.astype(np.float64)
+            total = S if total is None else get_array_module(S).logaddexp(total, S)
+        parts.append(total - math.log(g - 1))
+    return get_array_module(parts[0]).concatenate(parts)
 
 
 def _others_lme(critic, fx, fy, rows, own):

@@ -18,7 +18,8 @@ class EstimateResult:
     (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step
     training values), validation ((step, value) pairs), scoring (the held-out rule), pairs
     (all or sampled), rejected_mi (the test estimate of a failed run, kept for
-    diagnosis), settings.
+    diagnosis), critic, hidden, batch_size, lr (what trained: critic='auto' and the
+    critic's defaults resolved).
     """
 
     def __init__(self, **fields):
