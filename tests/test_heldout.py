@@ -63,8 +63,9 @@ def test_all_pairs_match_loops(make, monkeypatch):
     (30, 14, 1 << 22),   # 2 groups of 15: one group at a time
     (40, 12, 8 * 20),    # 3 groups of 13 and 1 left over, in blocks of 20 pairs
 ])
-def test_sampled_pairs_are_other_rows_and_match_their_loop(n, m, block, monkeypatch):
-    critic = CRITICS[1]()
+@pytest.mark.parametrize("make", CRITICS, ids=["separable", "concat"])
+def test_sampled_pairs_are_other_rows_and_match_their_loop(make, n, m, block, monkeypatch):
+    critic = make()
     monkeypatch.setattr(heldout, "BLOCK_FLOATS", block)   # 8 floats per concat pair
     x, y = rng.standard_normal((n, 3)), rng.standard_normal((n, 2))
     S = all_scores(critic, x, y)
