@@ -38,6 +38,18 @@ def test_worker_processes_give_the_same_files(tmp_path):
         assert a["final"]["mi"] == b["final"]["mi"] and a["config"] == b["config"]
 
 
+def test_a_run_made_under_other_estimator_defaults_is_not_reused(tmp_path, monkeypatch):
+    """The config records every default of minimi.estimate the grid does not set per
+    run: after a default changes, the old run file is named, not reused."""
+    argv = ["--out", str(tmp_path), *TINY, "--jobs", "1", "--losses", "infonce",
+            "--tasks", "normal-sparse-2x2-1nats", "--no-report"]
+    tasks.main(argv)
+    changed = tasks.minimi.Settings(patience=3)
+    monkeypatch.setattr(tasks.minimi, "Settings", lambda: changed)
+    with pytest.raises(runner.BadInput, match="seed0.json: made with other settings: estimator"):
+        tasks.main(argv)
+
+
 def test_a_loss_parameter_the_estimator_cannot_pass_is_refused(tmp_path):
     with pytest.raises(runner.BadInput, match="mine_ema:momentum"):
         tasks.main(["--out", str(tmp_path), *TINY, "--losses", "mine_ema:momentum=0.5"])
