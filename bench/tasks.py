@@ -161,8 +161,8 @@ def main(argv=None):
               "truth": task.mi, "samples": samples, "marginals": args.marginals,
               "profile": args.profile,
               "estimator": runner.settings_record(defaults, leave=SET_PER_RUN),
-              "steps": args.steps or ESTIMATE_STEPS, "subsamples": defaults.subsamples,
-              "ci_level": defaults.ci_level, "params": bounds.make(name, **params).params})
+              "steps": args.steps or ESTIMATE_STEPS,
+              "params": bounds.make(name, **params).params})
             for samples in sizes for task in tasks for name, params in losses
             for seed in seeds]
     todo = runner.plan(args.out, "tasks", grid, args)

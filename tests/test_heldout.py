@@ -56,6 +56,11 @@ def test_all_pairs_match_loops(make, monkeypatch):
     assert rows.value("infonce") == pytest.approx(infonce_by_loops(S), abs=2e-5)
 
 
+def groups_of(full, left):
+    """sample_groups' answer as [(rows, own)]: every group and how many rows own it."""
+    return [(rows, len(rows)) for rows in full] + ([left] if left is not None else [])
+
+
 @pytest.mark.parametrize("n, m, block", [
     (30, 4, 1 << 22),    # 6 groups of 5: all groups at once, one offset at a time
     (33, 4, 1 << 22),    # and a group of 3 left over, with 2 rows borrowed
@@ -72,7 +77,7 @@ def test_sampled_pairs_are_other_rows_and_match_their_loop(make, n, m, block, mo
     rows = heldout.row_scores(critic, x, y, max_pairs=n * m, rng=np.random.default_rng(5))
     assert rows.pairs == "sampled" and rows.m == m
     b = np.full(n, np.nan)
-    for group, own in heldout.sample_groups(n, m + 1, np.random.default_rng(5)):
+    for group, own in groups_of(*heldout.sample_groups(n, m + 1, np.random.default_rng(5))):
         for i in group[:own]:
             others = [j for j in group if j != i]
             assert len(others) == m                              # never the aligned pair
@@ -91,7 +96,7 @@ def test_sampled_groups_give_every_row_its_others_uniformly():
     draw, n, g, reps = np.random.default_rng(8), 7, 3, 6000
     seen = np.zeros((n, n))
     for _ in range(reps):
-        groups = heldout.sample_groups(n, g, draw)
+        groups = groups_of(*heldout.sample_groups(n, g, draw))
         owners = np.concatenate([group[:own] for group, own in groups])
         assert sorted(owners) == list(range(n))
         for group, own in groups:

@@ -108,31 +108,35 @@ def row_scores(critic, x, y, max_pairs, rng):
         a = critic.combine_pairs(fx, fy).data.astype(np.float64)
         xp = get_array_module(a)
         if n * (n - 1) <= max_pairs:
-            m, pairs, groups = n - 1, "all", [(np.arange(n), n)]
+            m, pairs, full, left = n - 1, "all", np.arange(n)[None, :], None
         else:
             m, pairs = max(1, max_pairs // n), "sampled"
-            groups = sample_groups(n, m + 1, rng)
+            full, left = sample_groups(n, m + 1, rng)
         b = xp.empty(n, dtype=np.float64)
-        full = np.array([rows for rows, own in groups if own == len(rows)])     # (k, g)
         b[xp.asarray(full.reshape(-1))] = _full_groups_lme(critic, fx, fy, full)
-        for rows, own in groups:
-            if own < len(rows):                         # the left-over rows' group
-                b[xp.asarray(rows[:own])] = _others_lme(critic, fx, fy, rows, own)
+        if left is not None:                            # the left-over rows' group
+            rows, own = left
+            b[xp.asarray(rows[:own])] = _others_lme(critic, fx, fy, rows, own)
     return RowScores(backend.to_numpy(a), backend.to_numpy(b), m, pairs)
 
 
 def sample_groups(n, g, rng):
-    """[(rows, own)]: range(n) shuffled into groups of g rows (g < n), each row's m = g − 1
-    others drawn uniformly from the rest. The n mod g rows left over make one more
-    group with rows borrowed at random from the others (own: how many rows at the
-    front of a group take their b from it). Drawn on the host."""
+    """(full, left): range(n) shuffled into groups of g rows (g < n), so each row's
+    m = g − 1 others are drawn uniformly from the rest. full (k, g): the groups; left:
+    None, or (rows, own) when n mod g rows are left over: they make one more group
+    with rows borrowed at random from the others, and only its first `own` rows take
+    their b from it. Drawn on the host."""
     order = rng.permutation(n)
-    k, left = divmod(n, g)
-    groups = [(rows, g) for rows in order[:k * g].reshape(k, g)]
-    if left:
-        borrowed = rng.choice(order[:k * g], g - left, replace=False)
-        groups.append((np.concatenate([order[k * g:], borrowed]), left))
-    return groups
+    k, over = divmod(n, g)
+    full = order[:k * g].reshape(k, g)
+    if not over:
+        return full, None
+    borrowed = rng.choice(order[:k * g], g - over, replace=False)
+    return full, (np.concatenate([order[k * g:], borrowed]), over)
+
+
+def _pairs_per_block(critic):
+    return max(1, BLOCK_FLOATS // critic.floats_per_pair)
 
 
 def _full_groups_lme(critic, fx, fy, groups):
@@ -144,8 +148,7 @@ def _full_groups_lme(critic, fx, fy, groups):
     if k <= g - 1:
         parts = [_others_lme(critic, fx, fy, rows, g) for rows in groups]
         return get_array_module(parts[0]).concatenate(parts)
-    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)    # pairs per block
-    chunk = max(1, per_block // g)                                 # groups per block
+    chunk = max(1, _pairs_per_block(critic) // g)                 # groups per block
     parts = []
     for start in range(0, k, chunk):
         block = groups[start:start + chunk]
@@ -163,8 +166,7 @@ def _others_lme(critic, fx, fy, rows, own):
     the other j in `rows`, every pair scored at once per block (no pair is gathered)."""
     m = len(rows) - 1
     fy_rows = fy[rows]
-    per_block = max(1, BLOCK_FLOATS // critic.floats_per_pair)    # pairs per block
-    step = max(1, per_block // len(rows))
+    step = max(1, _pairs_per_block(critic) // len(rows))          # rows per block
     parts = []
     for start in range(0, own, step):
         stop = min(start + step, own)

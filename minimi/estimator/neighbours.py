@@ -28,6 +28,10 @@ MAX_DIMS = 4
 K = 3
 # more repeated values than this fraction of a column: discrete or rounded data
 MAX_TIES = 0.01
+# what a flag suggests, by the critic that was used
+TRY = {"separable": "critic='concat' (an MLP on [x; y]) may represent it better",
+       "concat": "the concat critic in use did not represent it either: in so few dimensions "
+                 "KSG's number is likely the closer one"}
 
 
 def ksg(x, y, k=K):
@@ -77,8 +81,3 @@ def cross_check(x, y, high, seed, critic):
                 "so the critic likely missed part of the dependence (a density ratio it cannot "
                 "represent, such as one with sharp edges) and the estimate is too low; "
                 + TRY[critic]]
-
-
-TRY = {"separable": "critic='concat' (an MLP on [x; y]) may represent it better",
-       "concat": "the concat critic in use did not represent it either: in so few dimensions "
-                 "KSG's number is likely the closer one"}
