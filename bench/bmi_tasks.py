@@ -290,16 +290,13 @@ def table(runs, samples):
         truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
         lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
             _cell(by[(task, n)]) if (task, n) in by else "" for n in names) + " |")
-    lines += ["", "| estimator | mean abs error (tasks with an estimate) | tasks within 0.1 | "
-                  "runs failed | runs flagged | median s per estimate |", "|---" * 6 + "|"]
+    lines += ["", f"| estimator | {' | '.join(runner.ERROR_HEADERS)} | "
+                  "runs failed | runs flagged | median s per estimate |", "|---" * 7 + "|"]
     for name in names:
         mine = [r for r in runs if r["loss"] == name]
-        per_task = [np.mean(e) for e in ([r["final"]["error"] for r in by.get((t, name), [])
-                                          if r["final"]["error"] is not None] for t in tasks) if e]
         seconds = [r["final"]["seconds"] for r in mine if r["final"]["seconds"] is not None]
         lines.append(
-            f"| {name} | {f'{np.mean(np.abs(per_task)):.3f}' if per_task else '—'} | "
-            f"{sum(abs(e) <= 0.1 for e in per_task)}/{len(tasks)} | "
+            f"| {name} | {' | '.join(runner.error_columns(by, tasks, name))} | "
             f"{sum(1 for r in mine if r['final']['error'] is None)}/{len(mine)} | "
             f"{sum(1 for r in mine if r['final']['flagged'])}/{len(mine)} | "
             f"{f'{np.median(seconds):.1f}' if seconds else '—'} |")

@@ -531,3 +531,25 @@ def shown(value, missing="—"):
 def finite_mean(values):
     values = [v for v in values if v is not None and math.isfinite(v)]
     return sum(values) / len(values) if values else None
+
+
+# The summaries' error columns. Over several seeds the error of a task's mean shows the
+# bias (how far the estimator is off on average); the mean |error| per estimate also
+# counts the spread from seed to seed, what one run of the estimator can be off by.
+ERROR_HEADERS = ("mean abs error of each task's mean (tasks with an estimate)",
+                 "mean abs error per estimate", "tasks within 0.1")
+
+
+def error_columns(by, tasks, name):
+    """The three ERROR_HEADERS columns (text) of estimator or loss `name`, from `by`
+    {(task, name): [runs]}: |the seeds' mean error| averaged over the tasks, |error|
+    averaged over each task's estimates and then over the tasks (each task weighs the
+    same however many seeds it has), and the tasks whose mean error is within 0.1."""
+    errors = [e for e in ([r["final"]["error"] for r in by.get((t, name), [])
+                           if r["final"]["error"] is not None] for t in tasks) if e]
+    if not errors:
+        return "—", "—", f"0/{len(tasks)}"
+    means = [float(np.mean(e)) for e in errors]
+    each = [float(np.mean(np.abs(e))) for e in errors]
+    return (f"{np.mean(np.abs(means)):.3f}", f"{np.mean(each):.3f}",
+            f"{sum(abs(m) <= 0.1 for m in means)}/{len(tasks)}")

@@ -280,23 +280,19 @@ def _table(runs, samples, marginals):
         truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
         lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
             _cell(by[(task, loss)]) if (task, loss) in by else "" for loss in losses) + " |")
-    lines += ["", "| loss | mean abs error (tasks with an estimate) | tasks within 0.1 | "
-                  "failures | not settled |", "|---|---|---|---|---|"]
+    lines += ["", f"| loss | {' | '.join(runner.ERROR_HEADERS)} | failures | not settled |",
+              "|---" * 6 + "|"]
     for loss in losses:
         mine = [r for r in runs if r["loss"] == loss]
-        per_task = [np.mean(errors) for errors in
-                    ([r["final"]["error"] for r in by.get((t, loss), [])
-                      if r["final"]["error"] is not None] for t in tasks) if errors]
         failures = {}
         for r in mine:
             if r["final"]["error"] is None:
                 failures[r["status"]] = failures.get(r["status"], 0) + 1
         unsettled = sum(1 for r in mine if r["final"]["error"] is not None and
                         not r["final"]["settled"])
-        mae = f"{np.mean(np.abs(per_task)):.3f}" if per_task else "—"
-        within = sum(abs(e) <= 0.1 for e in per_task)
         failed = ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) or "0"
-        lines.append(f"| {loss} | {mae} | {within}/{len(tasks)} | {failed} | {unsettled} |")
+        lines.append(f"| {loss} | {' | '.join(runner.error_columns(by, tasks, loss))} | "
+                     f"{failed} | {unsettled} |")
     return lines + [""]
 
 

@@ -71,10 +71,14 @@ def test_the_table_bolds_close_estimates_and_counts_failures(tmp_path):
     _run(tmp_path, "normal-dense-5x5-1nats", "mine", 0.07, seed=1)
     _run(tmp_path, "normal-dense-5x5-1nats", "nwj", None, status="diverged")
     _run(tmp_path, "normal-dense-5x5-1nats", "nwj", -0.3, settled=False, seed=1)
+    _run(tmp_path, "normal-dense-5x5-1nats", "nwj", 0.2, seed=2)
     summary = open(tasks.report(str(tmp_path))).read()
-    assert "| normal-dense-5x5-1nats | 1.000 | **+0.06 ± 0.01** | -0.30 ~ ✗1 |" in summary
-    assert "| mine | 0.060 | 1/1 | 0 | 0 |" in summary
-    assert "| nwj | 0.300 | 0/1 | diverged 1 | 1 |" in summary
+    assert "| normal-dense-5x5-1nats | 1.000 | **+0.06 ± 0.01** | **-0.05 ± 0.35** ~ ✗1 |" \
+        in summary
+    # |the mean error| and the mean |error| per estimate: alike for mine (0.05, 0.07);
+    # for nwj (−0.3, +0.2) 0.05 against 0.25
+    assert "| mine | 0.060 | 0.060 | 1/1 | 0 | 0 |" in summary
+    assert "| nwj | 0.050 | 0.250 | 1/1 | diverged 1 | 1 |" in summary
     with open(tmp_path / "tasks" / "normal-dense-5x5-1nats_n100" / "nwj" / "seed0.json") as f:
         assert json.load(f)["final"]["mi"] is None
 
