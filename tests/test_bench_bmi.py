@@ -38,6 +38,8 @@ def test_the_summary_counts_per_task_means_failures_flags_and_times(tmp_path):
     # mean |error| of the tasks' means: (0.05 + 0.20)/2 and (0.20 + 0.08)/2; per estimate:
     # ((0.05 + 0.15)/2 + 0.20)/2, where task a's errors of either sign no longer cancel,
     # and (0.20 + 0.08)/2 again; median s
+    assert ("| estimator | mean abs error of each task's mean (tasks with an estimate) | "
+            "mean abs error per estimate | tasks within 0.1 | runs failed |") in text
     assert "| minimi | 0.125 | 0.150 | 1/2 | 1/4 | 1/4 | 20.0 |" in text
     assert "| ksg | 0.140 | 0.140 | 1/2 | 0/4 | 0/4 | 2.5 |" in text
     assert "| a | 0.400 | **-0.050 ± 0.141** | +0.200 ± 0.141 |" in text
