@@ -81,6 +81,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
              "ci": result.ci, "ci_level": result.ci_level, "covered": covered,
              "flagged": result.flagged, "flag_reasons": result.flag_reasons,
              "subsample_mi": result.subsample_mi, "neighbour_mi": result.neighbour_mi,
+             "gaussian_mi": result.gaussian_mi,
              "validation_mi": result.validation_mi,
              "estimate_status": result.status, "reason": result.reason,
              "settled": result.settled, "warnings": result.warnings,

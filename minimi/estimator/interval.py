@@ -31,8 +31,9 @@ look) when
       the interval then has no upper end (high = ∞; null in JSON).
 
 What it cannot see: a critic that cannot represent the density ratio biases
-every part alike (in few dimensions neighbours.py's KSG estimate is a second
-opinion on that), and a bias that falls slower than 1/rows is under-corrected.
+every part alike (neighbours.py's KSG estimate in few dimensions and copula.py's
+Gaussian-copula estimate in any are second opinions on that), and a bias that
+falls slower than 1/rows is under-corrected.
 docs/estimator.md gives the coverage measured on known truth.
 """
 import math

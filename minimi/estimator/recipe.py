@@ -40,7 +40,7 @@ from .. import backend, bounds
 from ..critics import ConcatCritic, SeparableCritic
 from ..optim import Adam
 from ..tensor import Tensor
-from . import heldout, interval, neighbours
+from . import copula, heldout, interval, neighbours
 from .result import DataWarning, EstimateResult
 from .samples import Marginals, check_pair, degenerate
 from .settings import Settings
@@ -276,7 +276,8 @@ def judge(data, run, s, rng, start):
         validation_mi=val.value(run.rule) if ok else None,
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
         ci_level=s.ci_level,
-        ci=None, subsample_mi=None, neighbour_mi=None, flags=[],       # attach_interval
+        ci=None, subsample_mi=None, neighbour_mi=None, gaussian_mi=None,   # attach_interval
+        flags=[],
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -291,8 +292,9 @@ def judge(data, run, s, rng, start):
 
 def attach_interval(result, parts, s, x, y, start):
     """The interval and the flags of interval.py on `result` (from the estimates on
-    `parts` of the rows x, y), KSG's second opinion in few dimensions
-    (neighbours.py); the time of the whole estimate."""
+    `parts` of the rows x, y), the second opinions of KSG in few dimensions
+    (neighbours.py) and of the Gaussian copula (copula.py); the time of the whole
+    estimate."""
     n = len(x)
     if result.status == "ok":
         failed = [p for p in parts if p.status != "ok"]
@@ -311,6 +313,8 @@ def attach_interval(result, parts, s, x, y, start):
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
         result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed, s.critic)
+        result.flags += disagree
+        result.gaussian_mi, disagree = copula.cross_check(x, y, high, s.seed)
         result.flags += disagree
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)

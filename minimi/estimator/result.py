@@ -14,7 +14,9 @@ class EstimateResult:
     says what it covers), flags (sentences: why the number and its interval need a
     second look), stderr (the test rows' bootstrap), subsample_mi (the estimates on
     disjoint parts of the rows), neighbour_mi (KSG's estimate on the same rows in
-    few dimensions, a second opinion; None elsewhere), validation_mi, status, reason
+    few dimensions, a second opinion; None elsewhere), gaussian_mi (the Gaussian-copula
+    estimate on the same rows, a second opinion in any dimension; None on discrete
+    data or too few rows per column), validation_mi, status, reason
     (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step
     training values), validation ((step, value) pairs), scoring (the held-out rule), pairs
     (all or sampled), rejected_mi (the test estimate of a failed run, kept for
@@ -48,7 +50,7 @@ class EstimateResult:
         scale = 1 / math.log(2) if bits else 1.0
         out = {k: v for k, v in self.__dict__.items() if k not in ("curve", "validation")}
         for key in ("mi", "stderr", "train_mi", "rejected_mi", "validation_mi",
-                    "validation_stderr", "neighbour_mi"):
+                    "validation_stderr", "neighbour_mi", "gaussian_mi"):
             out[key] = _scaled(out.get(key), scale)
         for key in ("ci", "subsample_mi"):
             out[key] = None if out.get(key) is None else [_scaled(v, scale) for v in out[key]]
