@@ -3,6 +3,7 @@ against the closed form of a Gaussian's MI, its bias correction over many small
 samples, when it applies, and the flag it raises."""
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from scipy.stats import multivariate_normal, wishart
 
 import minimi
 from minimi.estimator import copula
+from minimi.estimator.neighbours import normal_scores
 from minimi.files import dumps
 
 
@@ -37,7 +39,18 @@ def test_a_gaussians_mi_on_many_rows(dx, dy):
     x, y, truth = gaussian(dx, dy, 20000, r, within=0.5)
     pairs = -0.5 * min(dx, dy) * math.log(1 - 0.36)
     assert truth == pytest.approx(pairs) if dx == 1 else truth > pairs + 0.05
-    assert copula.gaussian_mi(x, y) == pytest.approx(truth, abs=0.02)
+    assert copula.gaussian_mi(x, y)[0] == pytest.approx(truth, abs=0.02)
+
+
+@pytest.mark.parametrize("rho, rows", [(0.6, 500), (0.9, 2000), (0.0, 1000)])
+def test_the_standard_error_is_the_spread_over_samples(rho, rows):
+    """√(Σ ρ_i²/n) against the standard deviation of 300 estimates on fresh rows
+    (3+3 columns, three pairs of correlation ρ). On independent columns (ρ = 0) the
+    ρ_i are noise and it is about √2 too large, which only makes the flag rarer."""
+    r = np.random.default_rng(19)
+    runs = [copula.gaussian_mi(*gaussian(3, 3, rows, r, rho=rho)[:2]) for _ in range(300)]
+    ratio = np.mean([se for _, se in runs]) / np.std([mi for mi, _ in runs], ddof=1)
+    assert 0.8 < ratio < 1.2 if rho else 1.1 < ratio < 1.6
 
 
 def test_the_unbiased_log_determinant_averages_to_the_true_one():
@@ -59,7 +72,7 @@ def test_the_bias_correction_centres_small_samples_on_the_truth():
     values = []
     for _ in range(300):
         x, y, truth = gaussian(10, 10, 120, r, rho=0.3)
-        values.append(copula.gaussian_mi(x, y))
+        values.append(copula.gaussian_mi(x, y)[0])
     assert np.mean(values) == pytest.approx(truth, abs=0.02)
 
 
@@ -98,9 +111,15 @@ def test_only_an_estimate_above_the_interval_is_flagged():
     x, y, truth = gaussian(3, 3, 2000, r)                       # 3 × 0.223 = 0.67 nats
     mi, flags = copula.cross_check(x, y, high=0.5, seed=0)
     assert mi == pytest.approx(truth, abs=0.05)
-    assert f"{mi:.2f} nats" in flags[0] and "above the interval's upper end (0.50)" in flags[0]
+    assert f"{mi:.2f} ± " in flags[0] and "above the interval's upper end (0.50)" in flags[0]
     assert copula.cross_check(x, y, high=0.8, seed=0) == (mi, [])
     assert copula.cross_check(x, y, high=math.inf, seed=0) == (mi, [])
+    # above the upper end by less than its standard error (≈ 0.02 here): no flag
+    scores = (normal_scores(a, np.random.default_rng([0, 4])) for a in (x, y))
+    se = copula.gaussian_mi(*scores)[1]
+    assert 0.01 < se < 0.04
+    assert copula.cross_check(x, y, high=mi - 0.5 * se, seed=0) == (mi, [])
+    assert copula.cross_check(x, y, high=mi - 1.5 * se, seed=0)[1]
 
 
 def test_columns_that_determine_each_other_give_no_second_opinion():
@@ -110,18 +129,23 @@ def test_columns_that_determine_each_other_give_no_second_opinion():
 
 
 def test_an_estimate_that_stopped_short_is_flagged_in_the_result():
-    """Three correlated pairs (0.67 nats) and a critic stopped after 2 steps: its
-    interval lies near 0, the copula's estimate above it, and the flag reaches the
-    result, the summary and the JSON; on independent columns it raises none."""
+    """Three correlated pairs (0.67 nats) and a critic stopped after 2 steps: the
+    halves' interval ends near 0, the copula's estimate lies above it, and the flag
+    reaches the result, the summary and the JSON. The interval loses its upper end
+    (the critic fell short: nothing bounds the truth above); on independent columns
+    there is no flag."""
     r = np.random.default_rng(17)
     x, y, truth = gaussian(3, 3, 800, r)
     result = minimi.estimate(x, y, steps=2, eval_every=1, hidden=(8,), embed_dim=4)
-    assert result.status == "ok" and result.ci[1] < truth - 0.2
-    assert result.gaussian_mi == pytest.approx(truth, abs=0.1)
+    assert result.status == "ok" and result.gaussian_mi == pytest.approx(truth, abs=0.1)
     reason = next(f for f in result.flag_reasons if "Gaussian-copula" in f)
-    assert f"{result.gaussian_mi:.2f} nats" in reason and "FLAGGED" in result.summary()
+    upper_end = float(re.search(r"interval's upper end \(([-\d.]+)\)", reason).group(1))
+    assert upper_end < truth - 0.2 and f"{result.gaussian_mi:.2f} ± " in reason
+    assert result.ci[1] == math.inf and result.ci[0] < result.mi < upper_end
+    assert "FLAGGED" in result.summary() and "to ∞" in result.summary()
     d = json.loads(dumps(result.as_dict()))
     assert d["gaussian_mi"] == pytest.approx(result.gaussian_mi) and d["flagged"]
+    assert d["ci"][1] is None
     independent = minimi.estimate(x, r.standard_normal((800, 3)), steps=100, hidden=(8,),
                                   embed_dim=4)
     assert abs(independent.gaussian_mi) < 0.05

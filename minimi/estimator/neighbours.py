@@ -15,7 +15,8 @@ the max-norm and k neighbours:
 
 Its bias is mostly downward (it under-estimates strong dependence), so a KSG
 estimate above the neural interval's upper end says the critic missed part of
-the dependence; one below it says nothing. Ties make ε_i = 0, where the counts
+the dependence (and the interval loses its upper end: recipe.attach_interval); one
+below it says nothing. Ties make ε_i = 0, where the counts
 mean nothing: a few (float32 data repeats a value now and then) are broken at
 random; on data with many (discrete or rounded columns) the check is skipped.
 """
@@ -82,5 +83,5 @@ def cross_check(x, y, high, seed, critic):
     return mi, [f"a nearest-neighbour estimate (KSG, k={K}) on the same rows gives {mi:.2f} "
                 f"nats, above the interval's upper end ({high:.2f}): KSG rarely over-estimates, "
                 "so the critic likely missed part of the dependence (a density ratio it cannot "
-                "represent, such as one with sharp edges) and the estimate is too low; "
-                + TRY[critic]]
+                "represent, such as one with sharp edges) and the estimate is too low (the "
+                "interval has no upper end); " + TRY[critic]]

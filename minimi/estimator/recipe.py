@@ -312,10 +312,11 @@ def attach_interval(result, parts, s, x, y, start):
                                         result.n_test, s.ci_level)
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
-        result.neighbour_mi, disagree = neighbours.cross_check(x, y, high, s.seed, s.critic)
-        result.flags += disagree
-        result.gaussian_mi, disagree = copula.cross_check(x, y, high, s.seed)
-        result.flags += disagree
+        result.neighbour_mi, ksg_above = neighbours.cross_check(x, y, high, s.seed, s.critic)
+        result.gaussian_mi, copula_above = copula.cross_check(x, y, high, s.seed)
+        result.flags += ksg_above + copula_above
+        if ksg_above or copula_above:   # the critic fell short: nothing bounds the truth above
+            high = math.inf
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result
