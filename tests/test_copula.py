@@ -146,6 +146,8 @@ def test_an_estimate_that_stopped_short_is_flagged_in_the_result():
     d = json.loads(dumps(result.as_dict()))
     assert d["gaussian_mi"] == pytest.approx(result.gaussian_mi) and d["flagged"]
     assert d["ci"][1] is None
+    assert result.as_dict(bits=True)["gaussian_mi"] == pytest.approx(
+        result.gaussian_mi / math.log(2))
     independent = minimi.estimate(x, r.standard_normal((800, 3)), steps=100, hidden=(8,),
                                   embed_dim=4)
     assert abs(independent.gaussian_mi) < 0.05

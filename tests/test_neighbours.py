@@ -101,6 +101,23 @@ def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
     assert d["neighbour_mi"] == pytest.approx(result.neighbour_mi) and d["flagged"]
 
 
+def test_ksg_alone_above_the_interval_takes_its_upper_end_away():
+    """Y = X² + noise, X ~ U(−1, 1): about 1.3 nats that no linear map of the normal
+    scores shows (the copula's estimate ≈ 0, no flag of its own), so only KSG lies
+    above the interval of a critic stopped after 2 steps, and that alone leaves the
+    interval without an upper end."""
+    r = np.random.default_rng(8)
+    x = r.uniform(-1, 1, (800, 1))
+    y = x ** 2 + 0.02 * r.standard_normal((800, 1))
+    result = minimi.estimate(x, y, critic="separable", steps=2, eval_every=1, hidden=(8,),
+                             embed_dim=2)
+    assert result.status == "ok" and abs(result.gaussian_mi) < 0.05
+    assert not any("Gaussian-copula" in f for f in result.flag_reasons)
+    reason = next(f for f in result.flag_reasons if "KSG" in f)
+    upper_end = float(re.search(r"interval's upper end \(([-\d.]+)\)", reason).group(1))
+    assert upper_end < result.neighbour_mi - 0.5 and result.ci[1] == math.inf
+
+
 def test_no_second_opinion_in_many_dimensions():
     r = np.random.default_rng(5)
     x = r.standard_normal((600, 3))

@@ -80,7 +80,7 @@ def cross_check(x, y, high, seed):
     return mi, [f"a Gaussian-copula estimate (the MI of a Gaussian with the correlations of "
                 f"the rows' normal scores) gives {mi:.2f} ± {se:.2f} nats, above the "
                 f"interval's upper end ({high:.2f}): it is exact for Gaussian dependence and "
-                "lower for most other "
-                "kinds, so the critic likely missed dependence that a linear map already shows "
-                "and the estimate is too low (the interval has no upper end); the default bound "
-                "(infonce), more rows or a lower lr may train it better"]
+                "lower for most other kinds, so the critic likely missed dependence that a "
+                "linear map already shows and the estimate is too low (the interval has no "
+                "upper end); the default bound (infonce), more rows or a lower lr may train "
+                "it better"]
