@@ -5,6 +5,8 @@
     heldout.py    scoring a critic on held-out rows (the reported number)
     recipe.py     estimate(): prepare, train, judge; the same on disjoint parts
     interval.py   the interval from those estimates, and its checks
+    neighbours.py KSG's second opinion in few dimensions
+    copula.py     the Gaussian copula's second opinion in any dimension
     result.py     EstimateResult, DataWarning
 """
 from .recipe import estimate

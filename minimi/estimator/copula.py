@@ -24,6 +24,7 @@ spirals hide from it).
 import numpy as np
 
 from .neighbours import few_ties, normal_scores
+from .settings import Settings
 
 # beyond this many columns in all the covariance costs O(n·d²) and says little
 MAX_DIMS = 200
@@ -61,10 +62,11 @@ def applies(x, y):
     return d <= MAX_DIMS and len(x) >= MIN_ROWS_PER_DIM * d and few_ties(x, y)
 
 
-def cross_check(x, y, high, seed):
+def cross_check(x, y, high, seed, bound):
     """(Gaussian-copula estimate or None, flags): a flag when it lies above `high`,
     the interval's upper end, by more than its standard error (on independent data
-    it is ≈ 0 ± noise, and an interval just below 0 is no sign of missed dependence)."""
+    it is ≈ 0 ± noise, and an interval just below 0 is no sign of missed dependence);
+    what to try depends on the `bound` that trained the critic."""
     if not applies(x, y):
         return None, []
     rng = np.random.default_rng([seed, 4])
@@ -82,5 +84,12 @@ def cross_check(x, y, high, seed):
                 f"interval's upper end ({high:.2f}): it is exact for Gaussian dependence and "
                 "lower for most other kinds, so the critic likely missed dependence that a "
                 "linear map already shows and the estimate is too low (the interval has no "
-                "upper end); the default bound (infonce), more rows or a lower lr may train "
-                "it better"]
+                "upper end); " + _try(bound)]
+
+
+def _try(bound):
+    """What may train the critic better, for the bound that trained it."""
+    if bound != Settings.bound:
+        return f"the default bound ({Settings.bound}), more rows or a lower lr may train it better"
+    return ("more rows or a lower lr may train it better, and where the data is close to "
+            "Gaussian the copula's number is likely the closer one")

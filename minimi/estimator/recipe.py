@@ -313,7 +313,7 @@ def attach_interval(result, parts, s, x, y, start):
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
         result.neighbour_mi, ksg_above = neighbours.cross_check(x, y, high, s.seed, s.critic)
-        result.gaussian_mi, copula_above = copula.cross_check(x, y, high, s.seed)
+        result.gaussian_mi, copula_above = copula.cross_check(x, y, high, s.seed, s.bound)
         result.flags += ksg_above + copula_above
         if ksg_above or copula_above:   # the critic fell short: nothing bounds the truth above
             high = math.inf
