@@ -268,9 +268,7 @@ def _cell(runs):
     failed = len(runs) - len(errors)
     if not errors:
         return "✗"
-    mean = float(np.mean(errors))
-    text = f"{mean:+.3f}" + (f" ± {np.std(errors, ddof=1):.3f}" if len(errors) > 1 else "")
-    text = f"**{text}**" if abs(mean) <= 0.1 else text
+    text = runner.mean_error_text(errors, 3)
     flagged = sum(1 for r in runs if r["final"]["flagged"])
     return text + (" ⚑" * min(flagged, 1)) + (f" ✗{failed}" if failed else "")
 
@@ -281,15 +279,8 @@ def table(runs, samples):
     tasks = sorted({r["config"]["task"] for r in runs},
                    key=lambda t: (min(r["config"]["dims"][0] for r in runs
                                       if r["config"]["task"] == t), t))
-    by = {}
-    for r in runs:
-        by.setdefault((r["config"]["task"], r["loss"]), []).append(r)
-    lines = [f"## {samples} samples", "", "| task | truth | " + " | ".join(names) + " |",
-             "|---|---|" + "---|" * len(names)]
-    for task in tasks:
-        truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
-        lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
-            _cell(by[(task, n)]) if (task, n) in by else "" for n in names) + " |")
+    by = runner.by_task(runs)
+    lines = [f"## {samples} samples", ""] + runner.task_rows(runs, by, tasks, names, _cell)
     lines += ["", f"| estimator | {' | '.join(runner.ERROR_HEADERS)} | "
                   "runs failed | runs flagged | median s per estimate |", "|---" * 7 + "|"]
     for name in names:

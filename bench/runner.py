@@ -540,6 +540,33 @@ ERROR_HEADERS = ("mean abs error of each task's mean (tasks with an estimate)",
                  "mean abs error per estimate", "tasks within 0.1")
 
 
+def by_task(runs):
+    """{(task, loss or estimator name): [runs]}."""
+    by = {}
+    for r in runs:
+        by.setdefault((r["config"]["task"], r["loss"]), []).append(r)
+    return by
+
+
+def task_rows(runs, by, tasks, names, cell):
+    """The task table: a row per task with its truth, a column per name, and in it
+    cell(runs of that task and name) (empty where none ran)."""
+    lines = ["| task | truth | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for task in tasks:
+        truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
+        lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
+            cell(by[(task, n)]) if (task, n) in by else "" for n in names) + " |")
+    return lines
+
+
+def mean_error_text(errors, digits):
+    """The seeds' mean error ± their spread (one seed: the error), bold within 0.1 nats."""
+    mean = float(np.mean(errors))
+    text = f"{mean:+.{digits}f}" + (
+        f" ± {np.std(errors, ddof=1):.{digits}f}" if len(errors) > 1 else "")
+    return f"**{text}**" if abs(mean) <= 0.1 else text
+
+
 def error_columns(by, tasks, name):
     """The three ERROR_HEADERS columns (text) of estimator or loss `name`, from `by`
     {(task, name): [runs]}: |the seeds' mean error| averaged over the tasks, |error|

@@ -258,9 +258,7 @@ def _cell(runs):
     failed = [r["status"] for r in runs if r["final"]["error"] is None]
     if not errors:
         return "✗ " + ", ".join(sorted(set(failed)))
-    mean = float(np.mean(errors))
-    text = f"{mean:+.2f}" + (f" ± {np.std(errors, ddof=1):.2f}" if len(errors) > 1 else "")
-    text = f"**{text}**" if abs(mean) <= 0.1 else text
+    text = runner.mean_error_text(errors, 2)
     unsettled = sum(1 for r in runs if r["final"]["error"] is not None and
                     not r["final"]["settled"])
     return text + (" ~" if unsettled else "") + (f" ✗{len(failed)}" if failed else "")
@@ -271,16 +269,9 @@ def _table(runs, samples, marginals):
     tasks = sorted({r["config"]["task"] for r in runs},
                    key=lambda t: (known.index(t) if t in known else len(known), t))
     losses = _order({r["loss"] for r in runs})
-    by = {}
-    for r in runs:
-        by.setdefault((r["config"]["task"], r["loss"]), []).append(r)
-    lines = [f"## {samples} samples, {marginals} marginals", "",
-             "| task | truth | " + " | ".join(losses) + " |",
-             "|---|---|" + "---|" * len(losses)]
-    for task in tasks:
-        truth = next(r["config"]["truth"] for r in runs if r["config"]["task"] == task)
-        lines.append(f"| {task} | {truth:.3f} | " + " | ".join(
-            _cell(by[(task, loss)]) if (task, loss) in by else "" for loss in losses) + " |")
+    by = runner.by_task(runs)
+    lines = [f"## {samples} samples, {marginals} marginals", ""]
+    lines += runner.task_rows(runs, by, tasks, losses, _cell)
     lines += ["", f"| loss | {' | '.join(runner.ERROR_HEADERS)} | failures | not settled |",
               "|---" * 6 + "|"]
     for loss in losses:
