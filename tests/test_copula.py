@@ -104,6 +104,9 @@ def test_the_check_skips_repeated_values_and_too_few_rows_per_column():
     y[:, 2] = np.round(y[:, 2], 1)                              # rounded: ties everywhere
     assert not copula.applies(x, y)
     assert copula.cross_check(x, y, high=0.0, seed=0, bound="infonce") == (None, [])
+    wide = r.standard_normal((1005, 201))                       # 5 rows a column for both
+    assert copula.applies(wide[:1000, :100], wide[:1000, 100:200])     # 200 columns
+    assert not copula.applies(wide[:, :100], wide[:, 100:])            # 201: too many
 
 
 def test_only_an_estimate_above_the_interval_is_flagged():

@@ -36,6 +36,39 @@ def test_the_interval_covers_the_truth_under_its_own_model(bias, seen, k):
     assert (0.93 if seen == 1 else 0.89) <= hits / 3000 <= 0.995, hits / 3000
 
 
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_the_extrapolations_spread_is_the_one_the_interval_uses(k):
+    """σ∞, the spread the interval puts around I∞, against the spread of I∞ itself
+    over 20,000 draws of the model (σ = 0.05, parts N(·, kσ²)). σ∞ is read off a call
+    whose parts agree with the whole and scatter as their bootstrap says (v = kσ²):
+    there the upper end is I + z·σ∞."""
+    rng = np.random.default_rng(1)
+    sigma = 0.05
+    extrapolated = [iv.interval(*simulated(rng, 1.0, 0.1, sigma, 1.0, k), 0.95).extrapolated
+                    for _ in range(20000)]
+    calm = iv.interval(1.0, sigma, [1.0] * k, [sigma * math.sqrt(k)] * k, 0.95)
+    sigma_x = (calm.high - 1.0) / iv.z_value(0.95)
+    assert sigma_x == pytest.approx(np.std(extrapolated), rel=0.015)
+    assert np.mean(extrapolated) == pytest.approx(1.0, abs=0.005)     # the bias removed
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_the_below_its_parts_flag_fires_at_its_stated_rate(k):
+    """Under the model with no shortfall, the flag (a one-sided test at z of the 95%
+    level) fires in about 2.5% of 20,000 draws (less where the parts' scatter
+    exceeds their bootstrap and v grows); with the whole 5·√2·σ below its parts it
+    fires nearly always."""
+    rng = np.random.default_rng(2)
+    sigma, fired, short = 0.05, 0, 0
+    for _ in range(20000):
+        full, se, parts, part_se = simulated(rng, 1.0, 0.0, sigma, 1.0, k)
+        fired += bool(iv.interval(full, se, parts, part_se, 0.95).flags)
+        short += bool(iv.interval(full - 5 * math.sqrt(2) * sigma, se, parts, part_se,
+                                  0.95).flags)
+    assert 0.01 <= fired / 20000 <= 0.035, fired / 20000
+    assert short / 20000 > 0.95
+
+
 def test_the_level_sets_the_width():
     """The 99% interval is wider than the 80% one, by about z(0.995)/z(0.9) = 2.01."""
     args = (1.0, 0.03, [0.98, 1.02], [0.04, 0.04])     # no trend: the width is 2zσ∞
@@ -88,17 +121,21 @@ def test_a_test_estimate_far_below_validation_is_flagged():
 
 
 def test_an_estimate_near_log_test_rows_is_flagged():
-    """200 test rows can show about log 200 = 5.3 nats: 4.8 is at that limit, 3.0 not."""
+    """200 test rows can show about log 200 = 5.3 nats: 4.8 is at that limit, 3.0 not.
+    The limit starts 1 nat below log(test rows), as the docs say."""
     assert any("log(200 test rows)" in f for f in iv.checks(4.8, 0.1, 4.6, 5.0, None, None,
                                                              200, 0.95))
     assert not iv.checks(3.0, 0.1, 2.8, 3.2, None, None, 200, 0.95)
+    assert iv.at_ceiling(math.log(200) - 0.9, 200) and not iv.at_ceiling(math.log(200) - 1.1,
+                                                                          200)
 
 
 def test_parts_are_disjoint_and_cover_the_rows():
     rows = iv.parts(1000, 3, seed=4)
     together = np.concatenate(rows)
     assert len(rows) == 3 and sorted(together.tolist()) == list(range(1000))
-    assert iv.parts(1000, 1, 0) == [] and iv.parts(2 * iv.MIN_PART_ROWS - 1, 2, 0) == []
+    assert iv.parts(1000, 1, 0) == [] and iv.parts(399, 2, 0) == []
+    assert [len(p) for p in iv.parts(400, 2, 0)] == [200, 200]    # 200 rows a part, the least
 
 
 SMALL = dict(steps=600, hidden=(32, 32), embed_dim=16, eval_every=50, lr=2e-3)

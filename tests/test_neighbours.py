@@ -56,6 +56,16 @@ def test_the_check_skips_many_dimensions_and_many_repeated_values():
     assert neighbours.cross_check(x, y, high=0.0, seed=0, critic="separable") == (None, [])
 
 
+def test_up_to_one_percent_of_a_column_repeated_is_few_ties():
+    """The tie rule's line, 1% of a column's values repeats, on 1000 rows."""
+    r = np.random.default_rng(9)
+    x, y = r.standard_normal((1000, 1)), r.standard_normal((1000, 2))
+    y[:10, 1] = y[10:20, 1]                     # 990 distinct values: 1%
+    assert neighbours.few_ties(x, y)
+    y[:11, 1] = y[11:22, 1]                     # 989
+    assert not neighbours.few_ties(x, y)
+
+
 def test_normal_scores_are_the_rank_map_and_break_ties_at_random():
     r = np.random.default_rng(6)
     a = r.standard_normal((500, 2))
