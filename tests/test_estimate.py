@@ -3,10 +3,12 @@ import json
 import math
 import os
 import re
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.stats import norm
 
 import minimi
 from minimi import DataWarning, bounds, cli
@@ -163,16 +165,18 @@ def _scripted_validation(monkeypatch, gain):
     monkeypatch.setattr(heldout, "row_scores", row_scores)
 
 
-@pytest.mark.parametrize("gain, checks", [(0.001, 1 + 3), (0.1, 20)])
+@pytest.mark.parametrize("gain, checks", [(0.0, 1 + 3), (0.001, 1 + 3), (0.1, 20)])
 def test_only_a_gain_beyond_noise_restarts_the_patience_count(monkeypatch, gain, checks):
     """Better checkpoints by 0.001 nats (a tenth of their noise) are kept, but training
-    stops 3 checks (the patience) after the first; gains of 0.1 keep it going."""
+    stops 3 checks (the patience) after the first, as it does when nothing improves;
+    gains of 0.1 keep it going."""
     _scripted_validation(monkeypatch, gain)
     x, y = gaussian_pair(0.5, 2, 1000, seed=0)
     result = minimi.estimate(x, y, bound="nwj", steps=200, eval_every=10, patience=3,
                              hidden=(8,), subsamples=1)
     assert result.steps_run == 10 * checks
-    assert result.best_step == result.steps_run          # the last check was the best
+    # the last check was the best, or the first when none was better
+    assert result.best_step == (10 if gain == 0 else result.steps_run)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # exp overflows: the divergence itself
@@ -322,6 +326,54 @@ def test_degenerate_data_is_flagged_in_the_result_and_as_a_warning(make_data, ma
     assert any(re.search(message, note) for note in result.warnings)
     if result.status == "ok":
         assert result.flagged and re.search(message, str(result))
+
+
+def test_a_degenerate_data_warning_points_at_the_callers_line():
+    x, y = gaussian_pair(0.5, 2, 200, seed=3)
+    with pytest.warns(DataWarning) as warned:
+        minimi.estimate(np.c_[x, np.full(len(x), 3.0)], y, steps=20, eval_every=10,
+                        hidden=(8,))
+    assert {w.filename for w in warned if w.category is DataWarning} == {__file__}
+
+
+@pytest.mark.parametrize("n, test_fraction, validation_fraction, message", [
+    (40, 0.2, 0.25, None),              # 8 test rows, 8 validation rows: the least
+    (35, 0.2, 0.25, "test_fraction=0.2 leaves 7 of the 35 rows"),
+    (40, 0.2, 0.2, "validation_fraction=0.2 leaves 6 of the 40 rows"),
+    (18, 8 / 18, 0.8, None),            # 2 training rows
+    (17, 8 / 17, 8 / 9, "17 rows leave no training split"),
+])
+def test_each_split_needs_8_rows_and_training_2(n, test_fraction, validation_fraction,
+                                                message):
+    if message is None:
+        n_test, n_val = recipe.split_sizes(n, test_fraction, validation_fraction)
+        assert min(n_test, n_val) >= 8 and n - n_test - n_val >= 2
+    else:
+        with pytest.raises(ValueError, match=message):
+            recipe.split_sizes(n, test_fraction, validation_fraction)
+
+
+def test_the_reported_time_and_rate_are_the_calls_own():
+    """elapsed_s lies within the wall time of the call, and a progress line's rate is
+    at least the steps it counts over that whole time."""
+    x, y = gaussian_pair(0.5, 2, 600, seed=4)
+    lines = []
+    start = time.perf_counter()
+    result = minimi.estimate(x, y, steps=200, eval_every=50, hidden=(8,), progress=lines.append)
+    wall = time.perf_counter() - start
+    assert 0 < result.elapsed_s <= wall + 0.01
+    for line in lines:
+        step, rate = re.search(r"step (\d+)/\d+: .* (\d+) steps/s", line).groups()
+        assert int(rate) >= int(step) / wall - 1, line
+
+
+def test_without_parts_the_interval_is_the_bootstraps():
+    """subsamples=1: mi ± z·stderr at the level asked, the flag saying so."""
+    x, y = gaussian_pair(1.0, 3, 600, seed=6)
+    result = minimi.estimate(x, y, ci_level=0.9, **SMALL)
+    half = norm.ppf(0.95) * result.stderr
+    assert result.ci == pytest.approx([result.mi - half, result.mi + half], abs=1e-9)
+    assert any("subsamples=1" in f for f in result.flag_reasons)
 
 
 # ---- the command line ---------------------------------------------------------------------
