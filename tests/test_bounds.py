@@ -54,6 +54,18 @@ def test_value_and_objective_match_reference(name, pairing, B, params):
     assert result.objective.item() == pytest.approx(objective, rel=1e-10, abs=1e-12)
 
 
+@pytest.mark.parametrize("name", [n for n in ALL if "tau" in bounds.parameters(n)])
+def test_the_default_clip_is_the_papers_tau_of_10(name):
+    """Scores spread well past ±10, every parameter left at its default: the clip at
+    τ = 10 (and the paper's λ and C) of the reference."""
+    S = 8 * np.random.default_rng(5).standard_normal((16, 16))
+    assert (np.abs(S) > 10).sum() > 20
+    result = bounds.BOUNDS[name](tensors(S), "gaussian")
+    value, objective = reference(name, S, "gaussian")
+    assert result.value == pytest.approx(value, rel=1e-10, abs=1e-12)
+    assert result.objective.item() == pytest.approx(objective, rel=1e-10, abs=1e-12)
+
+
 # mine_ema is left out: its gradient is not that of a function of S alone (see
 # test_mine_ema_gradient_divides_by_the_moving_average)
 @pytest.mark.parametrize("name, pairing", [
@@ -253,11 +265,22 @@ def test_true_critic_recovers_two_nats_on_a_20d_gaussian():
      "without a pairing"),
     (lambda: bounds.mine(mm.Tensor(np.zeros((3, 3))), "diagonal"), "unknown pairing"),
     (lambda: bounds.mine((mm.Tensor(np.zeros(3)), mm.Tensor(np.zeros(0)))), "empty"),
+    (lambda: bounds.mine(tuple(mm.Tensor(np.zeros(3)) for _ in range(3)), "onehot"),
+     "must be a pair"),
     (lambda: bounds.infonce((mm.Tensor(np.zeros(3)), mm.Tensor(np.zeros(3)))), "InfoNCE"),
 ])
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_lambda_zero_is_the_unregularized_bound():
+    """λ = 0 is allowed (λ ≥ 0): the objective is the value, as the reference has it."""
+    S = rng.standard_normal((6, 6))
+    result = bounds.remine(mm.Tensor(S), lam=0.0)
+    value, objective = reference("remine", S, "gaussian", lam=0.0)
+    assert objective == pytest.approx(value, rel=1e-12)
+    assert result.objective.item() == pytest.approx(objective, rel=1e-10)
 
 
 def test_contrastive_batch_without_positives_is_its_own_error():
@@ -289,6 +312,14 @@ def test_make_binds_parameters():
     loss = bounds.make("renwj", target=0.0, lam=0.5)
     assert loss(S).objective.item() == pytest.approx(
         bounds.renwj(S, target=0.0, lam=0.5).objective.item())
+
+
+def test_mine_ema_floors_its_moving_average_at_1e_4():
+    """A batch whose mean(exp(sm)) is e^−20 leaves the average at 1e-4, not below."""
+    state = bounds.MovingAverage(momentum=0.9)
+    assert math.exp(float(state.update(np.array(-20.0)))) == pytest.approx(1e-4, rel=1e-12)
+    assert math.exp(float(state.update(np.array(0.0)))) == pytest.approx(0.9e-4 + 0.1,
+                                                                         rel=1e-12)
 
 
 def test_mine_ema_with_momentum_zero_uses_the_batch_alone():
