@@ -274,13 +274,17 @@ def test_bad_input_is_a_clear_error(call, message):
         call()
 
 
-def test_lambda_zero_is_the_unregularized_bound():
-    """λ = 0 is allowed (λ ≥ 0): the objective is the value, as the reference has it."""
+def test_the_parameters_edges_are_allowed():
+    """λ = 0 (λ ≥ 0) is the unregularized bound: the objective is the value, as the
+    reference has it; any τ > 0 clips, 0.5 as the reference does."""
     S = rng.standard_normal((6, 6))
     result = bounds.remine(mm.Tensor(S), lam=0.0)
     value, objective = reference("remine", S, "gaussian", lam=0.0)
     assert objective == pytest.approx(value, rel=1e-12)
     assert result.objective.item() == pytest.approx(objective, rel=1e-10)
+    clipped = bounds.smile(mm.Tensor(S), tau=0.5)
+    assert clipped.value == pytest.approx(reference("smile", S, "gaussian", tau=0.5)[0],
+                                          rel=1e-10)
 
 
 def test_contrastive_batch_without_positives_is_its_own_error():
