@@ -19,11 +19,17 @@ def T(a, grad=False):
 
 
 def test_all_pairs_are_scored_up_to_the_budget_and_sampled_beyond_it():
+    """10 rows have 90 other pairs: a budget of 90 scores them all (9 a row), 89
+    samples 89 // 10 = 8 others a row, and one row's worth (10) samples one."""
     critic = mm.SeparableCritic(2, 2, hidden=(4,), embed_dim=3, rng=0)
     x = np.random.default_rng(0).standard_normal((10, 2))
-    assert heldout.row_scores(critic, x, x, 10 * 9, np.random.default_rng(0)).pairs == "all"
-    assert heldout.row_scores(critic, x, x, 10 * 9 - 1,
-                              np.random.default_rng(0)).pairs == "sampled"
+
+    def scored(budget):
+        rows = heldout.row_scores(critic, x, x, budget, np.random.default_rng(0))
+        return rows.pairs, rows.m
+    assert scored(10 * 9) == ("all", 9)
+    assert scored(10 * 9 - 1) == ("sampled", 8)
+    assert scored(10) == ("sampled", 1)
 
 
 def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
