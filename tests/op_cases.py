@@ -78,9 +78,11 @@ CASES = [
     # shapes and selection
     ("reshape", lambda a: a.reshape(4, 3), [n(2, 6)]),
     ("reshape-infer", lambda a: a.reshape(-1), [n(2, 3, 2)]),
+    ("reshape-tuple", lambda a: mm.reshape(a, (4, 3)), [n(2, 6)]),
     ("transpose-T", lambda a: a.T, [n(3, 4)]),
     ("transpose-axes", lambda a: a.transpose(2, 0, 1), [n(2, 3, 4)]),
     ("transpose-neg-axes", lambda a: a.transpose(0, -1, -2), [n(2, 3, 4)]),
+    ("transpose-tuple", lambda a: mm.transpose(a, (2, 0, 1)), [n(2, 3, 4)]),
     ("broadcast_to", lambda a: mm.broadcast_to(a, (2, 3, 4)), [n(3, 1)]),
     ("getitem-slices", lambda a: a[1:, ::2], [n(3, 4)]),
     ("getitem-int", lambda a: a[1], [n(3, 4)]),
@@ -98,6 +100,7 @@ CASES = [
     ("diagonal-rect", mm.diagonal, [n(3, 5)]),
     ("diagonal-offset+1", lambda a: mm.diagonal(a, 1), [n(4, 4)]),
     ("diagonal-offset-2", lambda a: mm.diagonal(a, -2), [n(4, 3)]),
+    ("diagonal-offset-2-tall", lambda a: mm.diagonal(a, -2), [n(6, 3)]),
     ("diagonal-batched", mm.diagonal, [n(2, 3, 3)]),
     # matmul
     ("matmul-2d", mm.matmul, [n(3, 4), n(4, 5)]),

@@ -74,6 +74,25 @@ def test_reductions_drop_their_axes_unless_asked():
 
 def test_concatenate_joins_along_the_first_axis_by_default():
     assert mm.concatenate([T(np.ones((2, 3))), T(np.ones((1, 3)))]).shape == (3, 3)
+    # stack too: a new first axis; and -ndim names the first axis, as in NumPy
+    assert mm.stack([T(np.ones((3, 4))), T(np.ones((3, 4)))]).shape == (2, 3, 4)
+    assert mm.concatenate([T(np.ones((2, 3))), T(np.ones((2, 1)))], axis=-1).shape == (2, 4)
+    assert mm.concatenate([T(np.ones((2, 3))), T(np.ones((1, 3)))], axis=-2).shape == (3, 3)
+
+
+def test_reshape_and_transpose_take_a_tuple_as_numpy_does():
+    x = T(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(to_numpy(mm.reshape(x, (4, 6)).data),
+                                  np.arange(24.0).reshape(4, 6))
+    np.testing.assert_array_equal(to_numpy(mm.transpose(x, (2, 0, 1)).data),
+                                  np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
+
+
+def test_log_softmax_is_over_the_last_axis_by_default():
+    from scipy.special import log_softmax
+    a = np.random.default_rng(1).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(to_numpy(mm.log_softmax(T(a)).data), log_softmax(a, axis=-1),
+                               rtol=1e-12)
 
 
 def test_ties_and_kinks_send_the_gradient_by_convention():
@@ -90,11 +109,39 @@ def test_ties_and_kinks_send_the_gradient_by_convention():
     x = T([-1.0, 0.0, 2.0], grad=True)
     mm.relu(x).sum().backward()
     np.testing.assert_array_equal(to_numpy(x.grad), [0.0, 0.0, 1.0])
+    # so is |x|'s; tied maxima of a reduction share its gradient equally
+    x = T([-1.0, 0.0, 2.0], grad=True)
+    mm.abs_(x).sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad), [-1.0, 0.0, 1.0])
+    x = T([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], grad=True)
+    mm.max(x, axis=1).sum().backward()
+    np.testing.assert_allclose(to_numpy(x.grad), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_a_conv_output_of_exactly_the_pool_fits():
+    """conv2d_pool on 4×2 rows: a 1×1 kernel's output, 4×2, pools to 2×1."""
+    y = mm.conv2d_pool(T(np.ones((1, 4, 2, 1))), T(np.ones((1, 1, 1, 1))))
+    assert y.shape == (1, 2, 1, 1)
+
+
+def test_a_clip_to_one_point_is_a_constant():
+    x = T([-1.0, 0.5, 2.0], grad=True)
+    y = mm.clip(x, 0.5, 0.5)
+    y.sum().backward()
+    np.testing.assert_array_equal(to_numpy(y.data), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(to_numpy(x.grad), [0.0, 1.0, 0.0])
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda: mm.pairwise_sum(T(np.ones((2, 3))), T(np.ones((2, 4)))), "pairwise_sum: shapes"),
     (lambda: mm.matmul(T(np.ones(3)), T(2.0)), "matmul: shapes"),
+    (lambda: mm.linear(T(np.ones((4, 3))), T(np.ones((2, 5)))),
+     r"linear: input \(4, 3\) and weight \(2, 5\) do not align"),
+    (lambda: mm.concatenate([T(np.ones((2, 3))), T(np.ones((2, 3, 1)))]),
+     r"concatenate: shapes \[\(2, 3\), \(2, 3, 1\)\] do not match"),
+    (lambda: mm.max_pool2d(T(np.ones((1, 4, 1, 1)))), "max_pool2d: kernel 2 does not fit"),
+    (lambda: mm.conv2d_pool(T(np.ones((1, 4, 1, 1))), T(np.ones((1, 1, 1, 1)))),
+     "conv2d_pool: kernel 1x1 does not fit .* and 2x2 pooling"),
     (lambda: bounds.nwj(T(np.zeros((2, 2))), "onehot"), "onehot pairing: scores must be a pair"),
     (lambda: bounds.nwj((T(np.zeros(3)),), "onehot"), "onehot pairing: scores must be a pair"),
 ])

@@ -16,16 +16,17 @@ def out_size(n, k, stride, padding):
     return (n + 2 * padding - k) // stride + 1
 
 
-def check_conv(x, W, stride, padding, pool=1):
-    """W's shape (OC, C, KH, KW), once x (N, H, W, C) and W are known to fit together."""
+def check_conv(x, W, stride, padding, pool=1, who="conv2d"):
+    """W's shape (OC, C, KH, KW), once x (N, H, W, C) and W are known to fit together;
+    the errors name the op `who`."""
     if x.ndim != 4 or W.ndim != 4 or x.shape[3] != W.shape[1]:
-        raise ValueError(f"conv2d: input {x.shape} (N, H, W, C) and weight {W.shape} "
+        raise ValueError(f"{who}: input {x.shape} (N, H, W, C) and weight {W.shape} "
                          "(OC, C, KH, KW) need matching C")
     KH, KW = W.shape[2:]
     if out_size(x.shape[1], KH, stride, padding) < pool or \
             out_size(x.shape[2], KW, stride, padding) < pool:
         pooling = f" and {pool}x{pool} pooling" if pool > 1 else ""
-        raise ValueError(f"conv2d: kernel {KH}x{KW} does not fit input {x.shape} "
+        raise ValueError(f"{who}: kernel {KH}x{KW} does not fit input {x.shape} "
                          f"with padding {padding}{pooling}")
     return W.shape
 

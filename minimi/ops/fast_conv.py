@@ -139,7 +139,7 @@ class Conv2dPool(Conv2d):
     max_pool2d's tie rule: ties go to the first position in row-major order."""
 
     def forward(self, x, W, b=None):
-        OC, C, KH, KW = check_conv(x, W, self.stride, self.padding, pool=2)
+        OC, C, KH, KW = check_conv(x, W, self.stride, self.padding, pool=2, who="conv2d_pool")
         self.cols, OH, OW = im2col(x, KH, KW, self.stride, self.padding, pool=2)
         self.W, self.x_shape = W, x.shape
         N, PH, PW = x.shape[0], OH // 2, OW // 2
