@@ -118,6 +118,52 @@ def test_ties_and_kinks_send_the_gradient_by_convention():
     np.testing.assert_allclose(to_numpy(x.grad), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
 
 
+def _frozen(op, shapes):
+    """Each input's gradient from op(*inputs).sum() with every input asking for one,
+    and with only that input asking."""
+    r = np.random.default_rng(7)
+    arrays = [r.standard_normal(shape) for shape in shapes]
+    every = [T(a, grad=True) for a in arrays]
+    op(*every).sum().backward()
+    alone = []
+    for i in range(len(arrays)):
+        inputs = [T(a, grad=(j == i)) for j, a in enumerate(arrays)]
+        op(*inputs).sum().backward()
+        alone.append(to_numpy(inputs[i].grad))
+    return [to_numpy(t.grad) for t in every], alone
+
+
+@pytest.mark.parametrize("op, shapes", [
+    (mm.linear, [(4, 3), (3, 5), (5,)]),
+    (mm.matmul, [(4, 3), (3, 5)]),
+    (mm.matmul, [(3,), (3,)]),
+    (mm.pairwise_sum, [(3, 4), (2, 4)]),
+    (mm.conv2d, [(2, 5, 5, 3), (4, 3, 3, 3), (4,)]),
+    (mm.ops.fast_conv.conv2d, [(2, 5, 5, 3), (4, 3, 3, 3), (4,)]),
+    (mm.conv2d_pool, [(2, 6, 6, 3), (4, 3, 3, 3), (4,)]),
+], ids=["linear", "matmul", "matmul-1d", "pairwise_sum", "conv2d", "fast-conv2d",
+        "conv2d_pool"])
+def test_an_input_gets_its_gradient_whichever_others_ask_for_one(op, shapes):
+    """A frozen weight (a parameter that asks for no gradient) leaves the input's
+    gradient as it was, and the reverse."""
+    every, alone = _frozen(op, shapes)
+    for g, h in zip(every, alone):
+        np.testing.assert_allclose(h, g, rtol=1e-12)
+
+
+def test_stack_on_the_last_axis_and_shapes_that_differ_beyond_the_axis():
+    a = T(np.ones((2, 3)))
+    assert mm.stack([a, a], axis=-1).shape == (2, 3, 2)
+    with pytest.raises(ValueError, match=r"do not match outside axis 1"):
+        mm.concatenate([T(np.ones((2, 3, 4))), T(np.ones((2, 3, 5)))], axis=1)
+
+
+def test_a_conv_output_of_one_pixel_fits_and_its_error_names_no_pooling():
+    assert mm.conv2d(T(np.ones((1, 3, 3, 2))), T(np.ones((1, 2, 3, 3)))).shape == (1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"does not fit input \(1, 2, 3, 2\) with padding 0$"):
+        mm.conv2d(T(np.ones((1, 2, 3, 2))), T(np.ones((1, 2, 3, 3))))
+
+
 def test_a_conv_output_of_exactly_the_pool_fits():
     """conv2d_pool on 4×2 rows: a 1×1 kernel's output, 4×2, pools to 2×1."""
     y = mm.conv2d_pool(T(np.ones((1, 4, 2, 1))), T(np.ones((1, 1, 1, 1))))
