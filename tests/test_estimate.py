@@ -12,7 +12,7 @@ from scipy.stats import norm
 
 import minimi
 from minimi import DataWarning, bounds, cli
-from minimi.estimator import heldout, recipe
+from minimi.estimator import heldout, recipe, samples
 from minimi.files import dumps
 
 
@@ -212,6 +212,21 @@ def test_training_stops_once_validation_stops_improving():
     # stopped within 3 checks (the patience) of the best; sooner when that best's
     # gain was within noise (test_only_a_gain_beyond_noise_restarts_the_patience_count)
     assert steps[-1] == result.steps_run and 0 <= result.steps_run - best[0] <= 3 * 20
+
+
+def test_standard_marginals_centre_and_scale_the_training_columns():
+    r = np.random.default_rng(8)
+    train = r.normal([2.0, -1.0], [3.0, 0.5], (500, 2))
+    mapped = samples.Marginals("standard", train)(train)
+    np.testing.assert_allclose(mapped.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(mapped.std(axis=0), 1.0, rtol=1e-12)
+
+
+def test_fifty_rows_are_the_least_an_estimate_takes():
+    x, y = gaussian_pair(0.5, 2, 50, seed=1)
+    assert samples.check_pair(x, y)[0].shape == (50, 2)
+    with pytest.raises(ValueError, match=r"49 rows are too few to estimate MI \(at least 50\)"):
+        samples.check_pair(x[:49], y[:49])
 
 
 def test_rank_marginals_make_the_estimate_invariant_to_monotone_maps():
