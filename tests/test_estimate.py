@@ -220,6 +220,8 @@ def test_standard_marginals_centre_and_scale_the_training_columns():
     mapped = samples.Marginals("standard", train)(train)
     np.testing.assert_allclose(mapped.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(mapped.std(axis=0), 1.0, rtol=1e-12)
+    constant = np.c_[train, np.full(500, 7.0)]          # no spread to divide by: zeros
+    np.testing.assert_array_equal(samples.Marginals("standard", constant)(constant)[:, 2], 0.0)
 
 
 def test_fifty_rows_are_the_least_an_estimate_takes():
