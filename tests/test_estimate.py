@@ -151,16 +151,16 @@ def test_a_gains_standard_error_is_paired_over_the_same_rows():
     assert se == pytest.approx(d.std(ddof=1) / math.sqrt(400), rel=0.1)
 
 
-def _scripted_validation(monkeypatch, gain, level=lambda calls, gain: 0.5 + gain * calls):
-    """Validation scores (DV rule, b = 0: value = mean of a) that rise by `gain` at
-    every check (or follow `level` of the scoring calls so far), with per-row noise of
-    sd 0.1 around that (paired standard error of a check's gain ≈ 0.01)."""
+def _scripted_validation(monkeypatch, level):
+    """Validation scores (DV rule, b = 0: value = mean of a) at level(scoring calls so
+    far), with per-row noise of sd 0.1 around it (paired standard error of a check's
+    gain ≈ 0.01)."""
     rng, calls = np.random.default_rng(0), []
 
     def row_scores(critic, x, y, max_pairs, _rng):
         calls.append(1)
         e = rng.normal(0.0, 0.1, len(x))
-        return heldout.RowScores(level(len(calls), gain) + e - e.mean(), np.zeros(len(x)),
+        return heldout.RowScores(level(len(calls)) + e - e.mean(), np.zeros(len(x)),
                                  len(x), "all")
     monkeypatch.setattr(heldout, "row_scores", row_scores)
 
@@ -170,7 +170,7 @@ def test_only_a_gain_beyond_noise_restarts_the_patience_count(monkeypatch, gain,
     """Better checkpoints by 0.001 nats (a tenth of their noise) are kept, but training
     stops 3 checks (the patience) after the first, as it does when nothing improves;
     gains of 0.1 keep it going."""
-    _scripted_validation(monkeypatch, gain)
+    _scripted_validation(monkeypatch, lambda calls: 0.5 + gain * calls)     # rising by gain
     x, y = gaussian_pair(0.5, 2, 1000, seed=0)
     result = minimi.estimate(x, y, bound="nwj", steps=200, eval_every=10, patience=3,
                              hidden=(8,), subsamples=1)
@@ -183,8 +183,8 @@ def test_a_run_that_peaked_early_is_settled_when_its_steps_run_out(monkeypatch):
     """Validation jumps at the first check (scoring calls 1 and 2 are the untrained
     critic's) and then falls, and the patience outlasts the steps: the run ends at its
     last step with its best at step 10, long settled."""
-    _scripted_validation(monkeypatch, -0.01, lambda calls, gain: 0.0 if calls < 3 else
-                         0.5 + gain * (calls - 3))
+    _scripted_validation(monkeypatch, lambda calls: 0.0 if calls < 3 else
+                         0.5 - 0.01 * (calls - 3))
     x, y = gaussian_pair(0.5, 2, 1000, seed=0)
     result = minimi.estimate(x, y, bound="nwj", steps=200, eval_every=10, patience=100,
                              hidden=(8,), subsamples=1)

@@ -126,8 +126,8 @@ def test_an_estimate_near_log_test_rows_is_flagged():
     assert any("log(200 test rows)" in f for f in iv.checks(4.8, 0.1, 4.6, 5.0, None, None,
                                                              200, 0.95))
     assert not iv.checks(3.0, 0.1, 2.8, 3.2, None, None, 200, 0.95)
-    assert iv.at_ceiling(math.log(200) - 0.9, 200) and not iv.at_ceiling(math.log(200) - 1.1,
-                                                                          200)
+    assert iv.at_ceiling(math.log(200) - 0.9, 200)
+    assert not iv.at_ceiling(math.log(200) - 1.1, 200)
 
 
 def test_parts_are_disjoint_and_cover_the_rows():
