@@ -79,7 +79,7 @@ bench-slb bench-clb bench-lambda: bench-%: deps
 	  exit 2; fi
 	$(PY) -m bench $* --data "$(DATA)" --dataset $(DATASET) --profile $(PROFILE) --out $(OUT)
 
-# Every bound on distributions with known MI (~7 minutes quick on 2 cores).
+# Every bound on distributions with known MI (~11 minutes quick on 2 cores).
 bench-tasks: deps
 	$(PY) -m bench tasks --profile $(PROFILE) --out $(OUT)
 
