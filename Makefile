@@ -85,7 +85,7 @@ bench-tasks: deps
 
 # minimi beside bmi's estimators and torch-mist's on bmi's tasks, through the released
 # bmi's harness (their environments are built once, in ~/.cache/minimi: bmi's and one
-# with PyTorch for the CPU, ~1.4 GB; quick ~3½ minutes on 2 cores once they are built).
+# with PyTorch for the CPU, ~1.4 GB; quick 4½–7½ minutes on 2 cores once they are built).
 bench-bmi: deps
 	$(PY) -m bench bmi --profile $(PROFILE) --out $(OUT)
 
