@@ -346,11 +346,29 @@ def read_checkpoint(path):
 # ---- one run ---------------------------------------------------------------------------------
 
 def versions():
+    """What made a run, beyond its config: the versions, the device, and what decides
+    float32 rounding (the CPU, the BLAS, its kernel and thread count). Runs agree bit
+    for bit only where all of these do (docs/benchmarks.md#reproducibility)."""
     import PIL
     import scipy
+    blas = minimi.backend.blas_info()
     return {"minimi": minimi.__version__, "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "pillow": PIL.__version__,
-            "platform": platform.platform(), "device": minimi.backend.device()}
+            "platform": platform.platform(), "device": minimi.backend.device(),
+            "cpu": cpu_model(), "blas": blas["blas"], "blas_kernel": blas["blas_kernel"],
+            "blas_threads": blas["blas_threads"]}
+
+
+def cpu_model():
+    """The processor's name ('AMD EPYC', 'Intel(R) Xeon(R) ...'), or the architecture."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine()
 
 
 def finite_or_none(value):
@@ -376,6 +394,7 @@ class Run:
         self.config, self.steps, self.progress_every = dict(planned.config), steps, progress_every
         self.curves = {}
         self.status, self.diverged_at_step = "ok", None
+        self.made_by = {}  # versions() of another process where it ran there (a worker)
         self.start = time.perf_counter()
 
     def record(self, step, **values):
@@ -418,7 +437,8 @@ class Run:
             "final": final,
             "curves": {k: [None if v is None else float(f"{v:.6g}") for v in c]
                        for k, c in self.curves.items()},
-            "elapsed_s": round(time.perf_counter() - self.start, 3), "versions": versions(),
+            "elapsed_s": round(time.perf_counter() - self.start, 3),
+            "versions": {**versions(), **self.made_by},
         }
         write_json(self.path, payload)
         return payload
@@ -511,10 +531,29 @@ def missing_lines(runs):
                       for (setting, loss), seeds in sorted(lacking.items()))]
 
 
+def machines_lines(runs):
+    """The summary's closing line where its runs were made on more than one CPU, BLAS
+    kernel or BLAS thread count (none when all agree). Such runs are reported together
+    as the same runs; their numbers can differ in float32 rounding."""
+    made_on = {}
+    for run in runs:
+        v = run.get("versions") or {}
+        key = tuple(v.get(k) for k in ("cpu", "blas_kernel", "blas_threads"))
+        made_on[key] = made_on.get(key, 0) + 1
+    if len(made_on) < 2:
+        return []
+    text = "; ".join(f"{count} on {'unrecorded' if cpu is None else cpu}, "
+                     f"{kernel or '?'} kernel, {threads or '?'} BLAS thread(s)"
+                     for (cpu, kernel, threads), count in sorted(made_on.items(), key=str))
+    return ["", f"**Made on more than one kind of machine** ({text}): the same run there "
+                "can differ in float32 rounding, which training carries forward "
+                "(docs/benchmarks.md#reproducibility)."]
+
+
 def write_summary(out, experiment, lines, runs, figures=()):
-    """<out>/<experiment>/summary.md: `lines`, then the incomplete rows and the figures;
-    says where it went and returns its path."""
-    lines = lines + missing_lines(runs)
+    """<out>/<experiment>/summary.md: `lines`, then the incomplete rows, the machines
+    where they differ, and the figures; says where it went and returns its path."""
+    lines = lines + missing_lines(runs) + machines_lines(runs)
     if figures:
         lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
     path = f"{out}/{experiment}/summary.md"

@@ -68,13 +68,24 @@ ESTIMATE_STEPS = minimi.Settings().steps
 SET_PER_RUN = ("bound", "seed", "marginals", "steps") + ESTIMATE_PARAMS
 
 
+# BLAS threads per estimate, whatever --jobs and the cores: float32 products round
+# differently on another thread count, so this keeps a run file the same bit for bit
+# under any --jobs or --cpus-per-task. The estimator's products are small enough that a
+# second thread buys little (docs/benchmarks.md#reproducibility); the cores go to
+# estimates side by side instead.
+ESTIMATE_BLAS_THREADS = 1
+
+
 def estimate_run(task_name, name, params, seed, samples, marginals, steps):
     """One estimate on fresh samples of a task: (status, diverged_at_step, the run
-    file's `final`, its curves). Runs in a worker process under --jobs."""
+    file's `final`, its curves, the versions that made it). Runs in a worker process
+    under --jobs."""
     task = catalogue()[task_name]
     x, y = task.sample(samples, np.random.default_rng(seed))
-    result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals, steps=steps,
-                             **params)
+    with minimi.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
+        result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals,
+                                 steps=steps, **params)
+        made_by = runner.versions()
     error = None if result.mi is None else result.mi - task.mi
     covered = None if result.ci is None else result.ci[0] <= task.mi <= result.ci[1]
     final = {"mi": result.mi, "truth": task.mi, "error": error, "stderr": result.stderr,
@@ -89,7 +100,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
              "rejected_mi": result.rejected_mi, "seconds": result.elapsed_s}
     curves = {"validation_step": [s for s, _ in result.validation],
               "validation": [v for _, v in result.validation]}
-    return result.status, result.diverged_at_step, final, curves
+    return result.status, result.diverged_at_step, final, curves, made_by
 
 
 def catalogue():
@@ -176,10 +187,11 @@ def main(argv=None):
     start = time.perf_counter()
     work = [(p, (p.config["task"], p.name, p.params, p.seed, p.config["samples"],
                  args.marginals, p.config["steps"])) for p in todo]
-    for done, (planned, (status, diverged_at, final, curves)) in enumerate(
+    for done, (planned, (status, diverged_at, final, curves, made_by)) in enumerate(
             _finished(work, jobs), start=1):
         run = runner.Run(planned, steps=1)
         run.curves, run.status, run.diverged_at_step = curves, status, diverged_at
+        run.made_by = made_by
         run.finish(final)
         elapsed = time.perf_counter() - start
         print(f"[tasks {planned.label}] {runner.shown(final['mi'])} (truth "

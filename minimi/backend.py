@@ -5,7 +5,6 @@ input's dtype, so the NumPy tests exercise exactly the code that runs on CuPy.
 
 Choose the device with `MINIMI_DEVICE=cpu|gpu` (default cpu) or `use_device()`.
 """
-import ctypes
 import os
 
 import numpy as np
@@ -133,17 +132,17 @@ def device_info():
 
 
 def blas_info():
-    """The BLAS that NumPy uses: name/version, its thread count, and the thread variables."""
+    """The BLAS that NumPy uses: its name and version, the kernel it chose for this CPU,
+    its thread count, its idle spin, and the thread variables that were set."""
     info = {"threads_env": {k: os.environ.get(k) for k in
-                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                             "OPENBLAS_CORETYPE")
                             if os.environ.get(k)}}
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        info["blas"] = f"{blas.get('name')} {blas.get('version')}".strip()
-    except Exception:  # older NumPy: no dict mode
-        info["blas"] = "unknown"
-    info["blas_threads"] = openblas_threads()
+    blas = _blas_controllers()
+    info["blas"] = (" ".join(f"{c.internal_api} {c.version or ''}".strip() for c in blas)
+                    or "unknown")
+    info["blas_kernel"] = " ".join(getattr(c, "architecture", None) or "?" for c in blas) or None
+    info["blas_threads"] = blas_threads()
     spin = openblas_call("openblas_thread_timeout")
     info["blas_idle_spin"] = ("unknown (not OpenBLAS)" if spin is None else
                               "2^28 cycles, OpenBLAS's default" if spin == 0 else
@@ -151,20 +150,15 @@ def blas_info():
     return info
 
 
+def _blas_controllers():
+    """threadpoolctl's handles of the BLAS libraries loaded in this process (NumPy's)."""
+    import threadpoolctl  # here, not at import: a Tensor user does not need it
+    return threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+
+
 def openblas_library():
     """ctypes handles of the OpenBLAS libraries this process has loaded (NumPy's)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return []
-    libraries = []
-    for path in sorted(paths):
-        try:
-            libraries.append(ctypes.CDLL(path))
-        except OSError:
-            continue
-    return libraries
+    return [c.dynlib for c in _blas_controllers() if c.internal_api == "openblas"]
 
 
 def openblas_call(*names):
@@ -176,10 +170,25 @@ def openblas_call(*names):
     return None
 
 
-def openblas_threads():
-    """The thread count of the OpenBLAS that NumPy loaded, asked directly (None if unknown)."""
-    return openblas_call("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                         "openblas_get_num_threads64_", "openblas_get_num_threads")
+def blas_threads():
+    """How many threads NumPy's BLAS uses for a product now (None if no BLAS is found)."""
+    counts = [c.num_threads for c in _blas_controllers()]
+    return max(counts) if counts else None
+
+
+def blas_thread_count(n):
+    """A context manager in which NumPy's BLAS runs its products on `n` threads, in
+    this process; the count in force before comes back at its end. float32 products
+    round differently on another thread count, so a fixed count gives the same numbers
+    bit for bit on any number of cores (of the same CPU):
+
+        with backend.blas_thread_count(1):
+            minimi.estimate(x, y)
+    """
+    import threadpoolctl
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"blas_thread_count: n must be a positive int, got {n!r}")
+    return threadpoolctl.threadpool_limits(limits=n, user_api="blas")
 
 
 def scatter_add(target, indices, values):

@@ -56,7 +56,8 @@ def run(out=print):
     out(f"CuPy: {info['cupy'] or 'not installed'}"
         + (f"; GPU: {info['gpu']}" if info.get("gpu") else ""))
     out(f"device: {info['device']} (MINIMI_DEVICE or --device)")
-    out(f"BLAS: {info.get('blas')}, {info.get('blas_threads') or '?'} threads "
+    out(f"BLAS: {info.get('blas')} ({info.get('blas_kernel') or '?'} kernel), "
+        f"{info.get('blas_threads') or '?'} threads "
         f"{info['threads_env'] or ''}".rstrip())
     out(f"BLAS idle threads spin {info['blas_idle_spin']} (minimi's commands shorten it: "
         "minimi.tune_process)")

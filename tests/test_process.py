@@ -45,7 +45,7 @@ IDLE_CPU = (
     "tuned = minimi.tune_process() if {tune} else None\n"
     "after = min(idle_cpu() for _ in range(3))\n"
     "print(json.dumps({{'before': before, 'after': after, 'tuned': tuned,\n"
-    "                  'threads': minimi.backend.openblas_threads(),\n"
+    "                  'threads': minimi.backend.blas_threads(),\n"
     "                  'env': os.environ.get('OPENBLAS_THREAD_TIMEOUT'),\n"
     "                  'spin': minimi.backend.blas_info()['blas_idle_spin']}}))")
 

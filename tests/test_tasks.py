@@ -27,15 +27,24 @@ def test_tasks_write_run_files_a_table_and_a_figure(tmp_path):
     assert image.size == (3 * 420, 2 * 320 + 30)
 
 
-def test_worker_processes_give_the_same_files(tmp_path):
+def test_run_files_are_the_same_bit_for_bit_under_any_jobs_and_blas_threads(tmp_path,
+                                                                           monkeypatch):
+    """Every estimate runs on one BLAS thread, whatever --jobs and the thread count of the
+    process that starts the grid: one process set to two BLAS threads (whose products
+    would round otherwise on some CPUs) and two worker processes write the same numbers."""
+    monkeypatch.setattr(tasks.minimi.backend, "cpus", lambda: 2)  # a worker's 1 thread anywhere
     argv = [*TINY, "--losses", "mine,nwj", "--tasks", "student-nu1-2x2-uncorrelated",
             "--no-report"]
-    tasks.main(["--out", str(tmp_path / "one"), "--jobs", "1", *argv])
+    with tasks.minimi.backend.blas_thread_count(2):
+        tasks.main(["--out", str(tmp_path / "one"), "--jobs", "1", *argv])
     tasks.main(["--out", str(tmp_path / "two"), "--jobs", "2", *argv])
     for loss in ("mine", "nwj"):
         path = os.path.join("tasks", "student-nu1-2x2-uncorrelated_n300", loss, "seed0.json")
         a, b = (runner.read_run(str(tmp_path / k / path)) for k in ("one", "two"))
-        assert a["final"]["mi"] == b["final"]["mi"] and a["config"] == b["config"]
+        a["final"].pop("seconds"), b["final"].pop("seconds")
+        assert a["final"] == b["final"] and a["curves"] == b["curves"]
+        assert a["config"] == b["config"]
+        assert a["versions"]["blas_threads"] == b["versions"]["blas_threads"] == 1
 
 
 def test_a_run_made_under_other_estimator_defaults_is_not_reused(tmp_path, monkeypatch):
@@ -57,11 +66,12 @@ def test_a_loss_parameter_the_estimator_cannot_pass_is_refused(tmp_path):
         tasks.main(["--out", str(tmp_path), *TINY, "--tasks", "normal-42x42"])
 
 
-def _run(tmp_path, task, loss, error, status="ok", settled=True, seed=0):
+def _run(tmp_path, task, loss, error, status="ok", settled=True, seed=0, made_by=None):
     planned = runner.Planned(0, str(tmp_path), "tasks", f"{task}_n100", loss, {}, seed,
                              {"task": task, "truth": 1.0, "samples": 100, "marginals": "rank"})
     run = runner.Run(planned, steps=1)
     run.status = status
+    run.made_by = made_by or {}
     run.finish({"mi": None if error is None else 1.0 + error, "error": error,
                 "settled": settled, "truth": 1.0})
 
@@ -81,6 +91,20 @@ def test_the_table_bolds_close_estimates_and_counts_failures(tmp_path):
     assert "| nwj | 0.050 | 0.250 | 1/1 | diverged 1 | 1 |" in summary
     with open(tmp_path / "tasks" / "normal-dense-5x5-1nats_n100" / "nwj" / "seed0.json") as f:
         assert json.load(f)["final"]["mi"] is None
+
+
+def test_runs_made_on_other_cpus_or_blas_threads_are_reported_together_and_said(tmp_path):
+    _run(tmp_path, "normal-dense-5x5-1nats", "mine", 0.05)
+    _run(tmp_path, "normal-dense-5x5-1nats", "nwj", 0.05)
+    summary = open(tasks.report(str(tmp_path))).read()
+    assert "kind of machine" not in summary                       # one machine: no note
+    _run(tmp_path, "normal-dense-5x5-1nats", "mine", 0.07, seed=1,
+         made_by={"cpu": "Other CPU", "blas_kernel": "Sandybridge", "blas_threads": 4})
+    summary = open(tasks.report(str(tmp_path))).read()
+    assert "| mine | 0.060 | 0.060 | 1/1 |" in summary               # averaged as one run's seeds
+    here = runner.versions()
+    assert (f"2 on {here['cpu']}, {here['blas_kernel']} kernel, {here['blas_threads']} BLAS "
+            "thread(s); 1 on Other CPU, Sandybridge kernel, 4 BLAS thread(s)") in summary
 
 
 def _children(pid):
