@@ -94,12 +94,13 @@ def _error(what, text):
 def run_estimate(argv):
     args = parser().parse_args(argv)
     try:
-        x, y = read_table(args.x, args.header), read_table(args.y, args.header)
-        x, y = check_pair(x, y, names=(args.x, args.y))
+        settings = estimator_settings(args).check()   # every option before the files
         if args.plot and not args.plot.lower().endswith(".png"):
             raise InputError(f"--plot {args.plot}: the figure is a PNG; name it FILE.png")
+        x, y = read_table(args.x, args.header), read_table(args.y, args.header)
+        x, y = check_pair(x, y, names=(args.x, args.y))
         progress = None if args.quiet else _to_stderr
-        result = _quiet_estimate(x, y, estimator_settings(args), args.device, progress)
+        result = _quiet_estimate(x, y, settings, args.device, progress)
     except (InputError, ValueError, RuntimeError) as error:
         _error("estimate", error)
         return EXIT_BAD_INPUT
@@ -216,11 +217,11 @@ def run_bmi(argv):
         for name in ("dim_x", "dim_y"):
             if getattr(args, name) < 1:
                 raise InputError(f"{name.upper()} must be at least 1, got {getattr(args, name)}")
-        x, y = read_bmi_samples(args.samples, args.dim_x, args.dim_y, args.sample_seed)
-        x, y = check_pair(x, y, names=("X", "Y"))
         settings = estimator_settings(args, seed=args.sample_seed or 0).check()
         if args.result:
             _check_result_path(args.result)
+        x, y = read_bmi_samples(args.samples, args.dim_x, args.dim_y, args.sample_seed)
+        x, y = check_pair(x, y, names=("X", "Y"))
     except (InputError, ValueError, RuntimeError) as error:
         _error("bmi", error)
         return EXIT_BAD_INPUT

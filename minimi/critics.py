@@ -8,7 +8,7 @@ pairs never recomputes a row's part:
     critic.combine(fx, fy)              # (Bx, By): every pair
     critic.combine_pairs(fx, fy)        # (N,): the aligned pairs (x_i, y_i)
 """
-from . import ops
+from . import checks, ops
 from .layers import MLP
 from .module import Module
 
@@ -42,9 +42,9 @@ class ConcatCritic(Critic):
 
     def __init__(self, x_dim, y_dim, hidden=(256, 256), init="normal", last_bias=True,
                  rng=None):
-        if not hidden:
-            raise ValueError("ConcatCritic: needs at least one hidden layer, got hidden=()")
-        self.x_dim, self.y_dim = x_dim, y_dim
+        """x_dim, y_dim: the columns of x and y (at least 1); hidden: at least one layer."""
+        self.x_dim, self.y_dim = _dims(x_dim, y_dim, "ConcatCritic")
+        hidden = checks.sizes("hidden", hidden, least=1, who="ConcatCritic")
         self.mlp = MLP([x_dim + y_dim, *hidden, 1], init=init, last_bias=last_bias, rng=rng)
 
     def features(self, x, y):
@@ -77,7 +77,10 @@ class SeparableCritic(Critic):
 
     def __init__(self, x_dim, y_dim, hidden=(256, 256), embed_dim=32, init="normal",
                  activation="relu", rng=None):
-        self.x_dim, self.y_dim = x_dim, y_dim
+        """x_dim, y_dim, embed_dim at least 1; hidden may be () (g and h linear)."""
+        self.x_dim, self.y_dim = _dims(x_dim, y_dim, "SeparableCritic")
+        hidden = checks.sizes("hidden", hidden, who="SeparableCritic")
+        checks.integer("embed_dim", embed_dim, minimum=1, who="SeparableCritic")
         self.g = MLP([x_dim, *hidden, embed_dim], activation=activation, init=init, rng=rng)
         self.h = MLP([y_dim, *hidden, embed_dim], activation=activation, init=init, rng=rng)
 
@@ -92,6 +95,11 @@ class SeparableCritic(Critic):
     def combine_pairs(self, fx, fy):
         """(N, E), (N, E) -> (N,)."""
         return (fx * fy).sum(axis=1)
+
+
+def _dims(x_dim, y_dim, who):
+    return (checks.integer("x_dim", x_dim, minimum=1, who=who),
+            checks.integer("y_dim", y_dim, minimum=1, who=who))
 
 
 def one_hot_critic(n=16, rng=None):

@@ -10,7 +10,8 @@ direction v, comparing (f(x+εv) − f(x−εv)) / 2ε with ⟨grad, v⟩.
 """
 import numpy as np
 
-from . import backend
+from . import backend, checks
+from .module import Module
 from .tensor import Tensor, no_grad
 
 
@@ -22,9 +23,17 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries
     """Raise GradcheckError unless fn's backward matches finite differences.
 
     fn: takes one Tensor per input and returns a Tensor (any shape).
-    inputs: arrays (or numbers); they are copied as float64 onto the active device.
-    Returns True so that it reads well in an assert.
+    inputs: a list (or tuple) of arrays or numbers, one per argument of fn; they are
+    copied as float64 onto the active device.
+    eps > 0 is the step; atol, rtol ≥ 0 the tolerance; inputs with up to max_entries
+    (≥ 0) entries are checked entry by entry. Returns True so that it reads well in an
+    assert.
     """
+    checks.function("fn", fn, who="gradcheck", takes="one Tensor per input")
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradcheck: inputs must be a list of arrays, one per argument of "
+                        f"fn (gradcheck(fn, [x]) for one), got {type(inputs).__name__}")
+    _check_settings(eps, atol, rtol, seed, max_entries)
     arrays = [backend.to_device(backend.to_numpy(a), dtype=np.float64) for a in inputs]
     tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
 
@@ -40,6 +49,10 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries
 def gradcheck_module(module, fn, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_entries=512):
     """The same check for every parameter of a module: fn() runs the module and
     returns a Tensor. The module is converted to float64 first (in place)."""
+    if not isinstance(module, Module):
+        raise TypeError(f"gradcheck_module: module must be a minimi Module, got {module!r}")
+    checks.function("fn", fn, who="gradcheck_module", takes="no arguments")
+    _check_settings(eps, atol, rtol, seed, max_entries)
     module.astype(np.float64)
     params = module.parameters()
 
@@ -55,6 +68,14 @@ def gradcheck_module(module, fn, *, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, max_
     for p, a in zip(params, arrays):  # a direction check left shifted arrays in place of these
         p.data = a
     return ok
+
+
+def _check_settings(eps, atol, rtol, seed, max_entries):
+    checks.number("eps", eps, above=0, who="gradcheck")
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        checks.number(name, value, at_least=0, who="gradcheck")
+    checks.integer("seed", seed, minimum=0, who="gradcheck")
+    checks.integer("max_entries", max_entries, minimum=0, who="gradcheck")
 
 
 def _check(run, arrays, analytic, eps, atol, rtol, seed, max_entries):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from . import ops
+from . import checks, ops
 from .backend import DEFAULT_DTYPE
 from .module import Module, Parameter
 from .ops import fast_conv
@@ -13,10 +13,16 @@ ACTIVATIONS = {"relu": ops.relu, "tanh": ops.tanh, "sigmoid": ops.sigmoid,
                "softplus": ops.softplus}
 
 
-def _rng(rng):
-    """Initial weights always come from a NumPy generator (the same on CPU and GPU)."""
-    if rng is None or isinstance(rng, (int, np.integer)):
+def _rng(rng, who):
+    """Initial weights always come from a NumPy generator (the same on CPU and GPU):
+    `rng` is one, or a seed (int), or None for a fresh one."""
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"{who}: rng must be a seed of at least 0, got {rng}")
         return np.random.default_rng(rng)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{who}: rng must be a seed (int), a numpy.random.Generator or "
+                        f"None, got {rng!r}")
     return rng
 
 
@@ -33,13 +39,19 @@ def init_weight(shape, fan_in, init, rng):
 class Linear(Module):
     """y = x @ weight + bias. weight (in, out), bias (out,).
 
-    init='uniform' draws weight and bias from U(±1/√in) (PyTorch's default);
-    init='normal' draws weight from N(0, 0.05²) with a zero bias (Keras's).
+    in_features and out_features are at least 1 (a layer of width 0 has no weights to
+    learn); a batch of 0 rows is fine. init='uniform' draws weight and bias from
+    U(±1/√in) (PyTorch's default); init='normal' draws weight from N(0, 0.05²) with a
+    zero bias (Keras's). rng: a seed, a numpy.random.Generator or None.
     """
 
     def __init__(self, in_features, out_features, bias=True, init="uniform", rng=None,
                  dtype=DEFAULT_DTYPE):
-        rng = _rng(rng)
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            checks.integer(name, size, minimum=1, who="Linear")
+        checks.flag("bias", bias, who="Linear")
+        checks.choice("init", init, INITS, who="Linear")
+        rng = _rng(rng, "Linear")
         self.weight = Parameter(init_weight((in_features, out_features), in_features, init, rng),
                                 dtype=dtype)
         if bias:
@@ -55,17 +67,16 @@ class Linear(Module):
 
 
 class MLP(Module):
-    """Linear layers of `sizes` (e.g. [20, 256, 256, 32]) with an activation between
-    them and none after the last. ReLU is fused into its Linear."""
+    """Linear layers of `sizes` (e.g. [20, 256, 256, 32]: input, hidden..., output;
+    each at least 1) with an activation between them and none after the last. ReLU
+    is fused into its Linear."""
 
     def __init__(self, sizes, activation="relu", init="uniform", last_bias=True, rng=None,
                  dtype=DEFAULT_DTYPE):
-        if len(sizes) < 2:
-            raise ValueError(f"MLP: sizes needs at least input and output, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP: unknown activation {activation!r}: choose one of "
-                             f"{', '.join(ACTIVATIONS)}")
-        rng = _rng(rng)
+        sizes = checks.sizes("sizes", sizes, least=2, who="MLP")
+        checks.choice("activation", activation, tuple(ACTIVATIONS), who="MLP")
+        checks.flag("last_bias", last_bias, who="MLP")
+        rng = _rng(rng, "MLP")
         last = len(sizes) - 2
         self.layers = [Linear(a, b, bias=(i < last or last_bias), init=init, rng=rng, dtype=dtype)
                        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
@@ -82,11 +93,16 @@ class MLP(Module):
 
 
 class Conv2d(Module):
-    """k×k convolution on NHWC images; weight (OC, C, k, k), PyTorch's uniform init."""
+    """k×k convolution on NHWC images; weight (OC, C, k, k), PyTorch's uniform init.
+    Channels, kernel and stride are at least 1, padding at least 0."""
 
     def __init__(self, in_channels, out_channels, kernel=3, stride=1, padding=1, rng=None,
                  dtype=DEFAULT_DTYPE):
-        rng = _rng(rng)
+        for name, value, minimum in (("in_channels", in_channels, 1),
+                                     ("out_channels", out_channels, 1), ("kernel", kernel, 1),
+                                     ("stride", stride, 1), ("padding", padding, 0)):
+            checks.integer(name, value, minimum=minimum, who="Conv2d")
+        rng = _rng(rng, "Conv2d")
         fan_in = in_channels * kernel * kernel
         self.weight = Parameter(init_weight((out_channels, in_channels, kernel, kernel), fan_in,
                                             "uniform", rng), dtype=dtype)
@@ -110,17 +126,18 @@ class SmallCNN(Module):
     after a ReLU would all be ≥ 0, and so would every Gram entry Z Zᵀ, which caps
     several bounds below log K and makes C = 0 unreachable for lme-regularized ones.
 
-    Input: float32 images (N, 32, 32, C), channels last.
+    Input: float32 images (N, 32, 32, C), channels last; num_classes and in_channels
+    at least 1.
     """
 
     HEADS = ("logits", "embedding")
 
     def __init__(self, num_classes=10, head="logits", in_channels=3, rng=None,
                  dtype=DEFAULT_DTYPE):
-        if head not in self.HEADS:
-            raise ValueError(f"SmallCNN: unknown head {head!r}: choose one of "
-                             f"{', '.join(self.HEADS)}")
-        rng = _rng(rng)
+        checks.choice("head", head, self.HEADS, who="SmallCNN")
+        checks.integer("num_classes", num_classes, minimum=1, who="SmallCNN")
+        checks.integer("in_channels", in_channels, minimum=1, who="SmallCNN")
+        rng = _rng(rng, "SmallCNN")
         channels = [in_channels, 32, 64, 128]
         self.convs = [Conv2d(a, b, rng=rng, dtype=dtype) for a, b in zip(channels, channels[1:])]
         self.fc = Linear(128 * 4 * 4, 256, rng=rng, dtype=dtype)

@@ -61,7 +61,11 @@ class Module:
         return self.train(False)
 
     def astype(self, dtype):
-        """Convert every parameter (in place), e.g. to float64 for a gradient check."""
+        """Convert every parameter (in place) to a floating-point dtype, e.g. float64 for
+        a gradient check."""
+        if np.dtype(dtype).kind != "f":
+            raise ValueError(f"{type(self).__name__}.astype: parameters need a floating-point "
+                             f"dtype, got {np.dtype(dtype)}")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None
@@ -73,7 +77,11 @@ class Module:
         return {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state, source="state_dict"):
-        """Copy arrays into the parameters; every name must be there with its shape."""
+        """Copy arrays into the parameters; every name must be there with its shape
+        (`state` a dict {name: array}, as state_dict() returns)."""
+        if not hasattr(state, "keys"):
+            raise TypeError(f"{source}: must be a dict {{name: array}} as state_dict() "
+                            f"returns, got {type(state).__name__}")
         params = dict(self.named_parameters())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]

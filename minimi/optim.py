@@ -8,8 +8,11 @@ from .backend import get_array_module, to_numpy
 
 
 class Optimizer:
+    """params: the Tensors to update (module.parameters()), each requiring a gradient;
+    lr > 0."""
+
     def __init__(self, params, lr):
-        self.params = list(params)
+        self.params = _tensors(params, type(self).__name__)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: no parameters to optimize")
         self.lr = self._number("lr", lr, above=0)
@@ -27,7 +30,30 @@ class Optimizer:
 
     def _grads(self):
         """(index, parameter, gradient) for parameters that received one."""
-        return ((i, p, p.grad) for i, p in enumerate(self.params) if p.grad is not None)
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                if p.grad.shape != p.data.shape:  # a grad set by hand: it would broadcast
+                    raise ValueError(f"{type(self).__name__}: parameter {i} {p.data.shape} "
+                                     f"has a gradient of shape {p.grad.shape}")
+                yield i, p, p.grad
+
+
+def _tensors(params, who):
+    """The parameters as a list, each a Tensor that requires a gradient."""
+    from .module import Module
+    from .tensor import Tensor
+    if isinstance(params, Module):
+        raise TypeError(f"{who}: params must be the module's parameters: pass "
+                        f"module.parameters(), got the {type(params).__name__} itself")
+    if isinstance(params, (Tensor, str, bytes)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{who}: params must be a list of Tensors (module.parameters()), "
+                        f"got {params!r}")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor) or not p.requires_grad:
+            raise TypeError(f"{who}: params[{i}] must be a Tensor with requires_grad=True "
+                            f"(a Parameter), got {p!r}")
+    return params
 
 
 class SGD(Optimizer):
@@ -68,8 +94,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        if len(betas) != 2:
-            raise ValueError(f"Adam: betas must be two numbers, got {betas!r}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be two numbers (β1, β2) such as (0.9, 0.999), "
+                             f"got {betas!r}")
         self.beta1, self.beta2 = (self._number(f"betas[{k}]", b, at_least=0, below=1)
                                   for k, b in enumerate(betas))
         self.eps = self._number("eps", eps, above=0)
@@ -122,13 +149,30 @@ class Adam(Optimizer):
         return {"t": self.t, "m": flat(self.m), "v": flat(self.v)}
 
     def load_state_dict(self, state):
-        """Restore what state_dict() returned (same parameters, same order)."""
+        """Restore what state_dict() returned (same parameters, same order): a dict of
+        't' (the step count, an integer ≥ 0), 'm' and 'v' (finite, v ≥ 0). Everything
+        is checked before anything is written."""
+        if not hasattr(state, "keys"):
+            raise TypeError(f"Adam state: must be a dict with 't', 'm' and 'v' (as "
+                            f"state_dict() returns), got {type(state).__name__}")
+        missing = [key for key in ("t", "m", "v") if key not in state]
+        if missing:
+            raise ValueError(f"Adam state: missing {', '.join(map(repr, missing))}; "
+                             f"state_dict() gives 't', 'm' and 'v'")
+        t = state["t"]
+        t = t.item() if isinstance(t, np.ndarray) and t.shape == () else t  # from an .npz
+        t = checks.integer("Adam state: 't'", t, minimum=0)
         total = sum(p.size for p in self.params)
         for key in ("m", "v"):
-            if np.asarray(state[key]).shape != (total,):
-                raise ValueError(f"Adam state: {key!r} has shape {np.asarray(state[key]).shape}, "
+            flat = np.asarray(state[key])
+            if flat.shape != (total,):
+                raise ValueError(f"Adam state: {key!r} has shape {flat.shape}, "
                                  f"expected ({total},) for these parameters")
-        self.t = int(state["t"])
+            if flat.dtype.kind != "f" or not np.isfinite(flat).all() or \
+                    (key == "v" and (flat < 0).any()):
+                raise ValueError(f"Adam state: {key!r} must hold finite floats"
+                                 f"{' ≥ 0' if key == 'v' else ''}; it does not")
+        self.t = t
         for key, moments in (("m", self.m), ("v", self.v)):
             flat, start = np.asarray(state[key]), 0
             for i, p in enumerate(self.params):
@@ -143,12 +187,15 @@ class Adam(Optimizer):
 
 
 def clip_grad_norm(params, max_norm):
-    """Scale all gradients together so that their joint L2 norm is at most max_norm.
+    """Scale all gradients together so that their joint L2 norm is at most max_norm
+    (a finite number > 0). params: Tensors (module.parameters()).
 
     The scale min(1, max_norm / (norm + 1e-6)) is applied as an array, without a
     Python branch on the norm (no device-to-host sync on a GPU). Returns the
     norm before clipping (a 0-d array).
     """
+    params = _tensors(params, "clip_grad_norm")
+    max_norm = checks.number("max_norm", max_norm, above=0, who="clip_grad_norm")
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0

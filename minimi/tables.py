@@ -4,6 +4,9 @@
     read_table("y.csv")                   # header row detected, or an error when unsure
     read_table("y.csv", header=False)     # row 1 is data (--no-header); True: names (--header)
 
+A cell is a number as spreadsheets, pandas and R write one (NUMBER below): 1_000,
+1,000 (a quoted thousands separator) or digits of other scripts are refused.
+
 Every error is an InputError that names the file (and the row and column, counted
 from 1 as the file's lines are). A UTF-8 byte-order mark (Excel's "CSV UTF-8") is
 dropped. Row 1 is a header when it is all text, data when it is all numbers,
@@ -18,6 +21,7 @@ import csv
 import io
 import math
 import os
+import re
 
 import numpy as np
 
@@ -122,19 +126,24 @@ def _column_numbers(cells):
     return cells == [str(i) for i in range(len(cells))]
 
 
+# What spreadsheets, pandas, R and NumPy write for a number: decimals with an optional
+# sign and exponent (1, -0.5, .5, 1e-05, 1.2E+10), and inf/nan words. Python's float()
+# also takes 1_000 and other scripts' digits, which no such tool writes in a CSV.
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)",
+                    re.IGNORECASE | re.ASCII)
+
+
 def is_number(cell):
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
+    return NUMBER.fullmatch(cell.strip()) is not None
 
 
 def cell_value(path, row, column, cell):
     """A cell's value; one that is not a finite number is an InputError naming its file,
     row and column (counted from 1, as the file's lines are)."""
     if not is_number(cell):
-        hint = " (if row 1 holds column names, pass --header)" if row == 1 else ""
+        hint = (" (if row 1 holds column names, pass --header)" if row == 1 else
+                " (write numbers without separators: 1000 or 1.5, not 1,000 or 1_000)"
+                if re.search(r"\d[_,' ]\d", cell.strip()) else "")
         raise InputError(f"{path}: row {row}, column {column}: {cell.strip()!r} is not a "
                          f"number{hint}")
     value = float(cell)

@@ -43,8 +43,8 @@ def _as_array(data, dtype=None):
     if backend.get_array_module(data) is not xp:  # NumPy data on a GPU run, or the reverse
         data = backend.to_numpy(data)
     data = xp.asarray(data)
-    if data.dtype == object:  # None or mixed values: astype would turn None into NaN
-        raise TypeError(f"Tensor: the data is not numbers (it holds None or mixed values: "
+    if data.dtype == object or data.dtype.kind in "USV":  # astype: None -> NaN, '1' -> 1.0
+        raise TypeError(f"Tensor: the data is not numbers ({data.dtype} values "
                         f"{backend.to_numpy(data).ravel()[:4].tolist()}...)")
     if dtype is not None:
         return data.astype(dtype, copy=False)
@@ -99,18 +99,35 @@ class Function:
         return type(self).__name__
 
 
+def _check_requires_grad(requires_grad, data):
+    if requires_grad not in (True, False):   # "no" would read as True
+        raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
+    if requires_grad and data.dtype.kind != "f":
+        raise TypeError(f"Tensor: only floating-point data can require a gradient, "
+                        f"got {data.dtype}")
+
+
 class Tensor:
     """An array with an optional gradient.
 
     `data` is a NumPy or CuPy array; `grad` (an array of the same shape) is set
     on leaves that require grad after `backward()`. Operators and methods are
     attached in `minimi/ops/__init__.py`.
+
+    Tensor(data, requires_grad=False, dtype=None): data is numbers (an array, a list,
+    a scalar; text or None is a TypeError), put on the active device; integer and bool
+    data become float32 unless `dtype` says otherwise; only floating-point data can
+    require a gradient. Any shape, empty ones included.
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, _wrap=False):
-        self.data = data if _wrap else _as_array(data, dtype)
+        if _wrap:  # an op's output: the engine made it right
+            self.data = data
+        else:
+            self.data = _as_array(data, dtype)
+            _check_requires_grad(requires_grad, self.data)
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._fn = None

@@ -335,8 +335,16 @@ def test_bad_arrays_are_clear_errors(x, y, message):
     ({"bound": "smile", "tau": float("inf")}, "tau.*must be a finite number"),
     ({"progress": "yes"}, "progress must be a callable"),
     ({"device": "tpu"}, "unknown device 'tpu'"),
+    ({"bound": ["mine"]}, r"bound must be a name, one of mine, .*; got \['mine'\]"),
+    ({"critic": 1}, "critic must be a name, one of auto, separable, concat; got 1"),
+    ({"ci_level": 0.9999999999999999}, "ci_level must be far enough below 1 that its "
+                                       "interval is finite in floating point"),
+    ({"ci_level": 1.0}, "ci_level must be less than 1"),
 ])
-def test_bad_settings_are_clear_errors(kwargs, message):
+def test_bad_settings_are_clear_errors_before_any_training(kwargs, message, monkeypatch):
+    def no_training(*args):
+        raise AssertionError("a critic was trained before the settings were checked")
+    monkeypatch.setattr(recipe, "train", no_training)
     x, y = gaussian_pair(1.0, 2, 100, seed=0)
     with pytest.raises(ValueError, match=message):
         minimi.estimate(x, y, **kwargs)

@@ -91,3 +91,35 @@ def test_the_command_takes_header_flags(tmp_path, capsys):
     code = cli.main(["estimate", str(tmp_path / "x.npy"), y, "--header", "--quiet",
                      "--steps", "20", "--eval-every", "10"])
     assert code in (cli.EXIT_OK, cli.EXIT_FLAGGED, cli.EXIT_NO_ESTIMATE)
+
+
+@pytest.mark.parametrize("command", [["estimate", "missing_x.csv", "missing_y.csv"],
+                                     ["bmi", "missing_samples.csv", "2", "1"]])
+def test_the_commands_check_every_setting_before_reading_a_file(command, capsys):
+    assert cli.main([*command, "--ci-level", "1.5", "--quiet" if command[0] == "estimate"
+                     else "--verbose"]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "ci_level must be less than 1, got 1.5" in err and "no such file" not in err
+
+
+@pytest.mark.parametrize("cell", ["1_000", "1,000", "١٢", "0x10", "1.5.2", "50%"])
+def test_a_number_no_spreadsheet_writes_is_named_by_row_and_column(tmp_path, cell):
+    """Python's float() reads 1_000 and Arabic-Indic digits; no spreadsheet, pandas or R
+    writes them in a CSV. A quoted thousands separator is refused, not read as 1000."""
+    path = _file(tmp_path, "x.csv", f'a,b\n1.5,2\n3,"{cell}"\n')
+    with pytest.raises(InputError, match=rf"x.csv: row 3, column 2: '{cell}' is not a number"):
+        read_table(path)
+
+
+def test_every_number_pandas_writes_is_read(tmp_path):
+    """The text pandas 3.1.1 wrote for these values (to_csv, with and without
+    float_format='%.3g', in a throwaway environment)."""
+    text = ("a,b\n1e-05,1\n10000000000.0,2\n-0.5,3\n123456789.123,4\n0.3333333333333333,5\n"
+            "5e-324,6\n1e+300,7\n2.5e-08,8\n1e+22,9\n-1e-310,10\n1.23e+08,11\n7,12\n")
+    values = read_table(_file(tmp_path, "pandas.csv", text))
+    expected = [1e-05, 1e10, -0.5, 123456789.123, 1 / 3, 5e-324, 1e300, 2.5e-08, 1e22, -1e-310,
+                1.23e08, 7.0]
+    assert values[:, 0].tolist() == expected and values[:, 1].tolist() == list(range(1, 13))
+    # Excel's General format, a sign and spaces around a cell
+    excel = read_table(_file(tmp_path, "excel.csv", "x,y\r\n1E-05, +2 \r\n1.23457E+16,.5\r\n"))
+    assert excel.tolist() == [[1e-05, 2.0], [1.23457e16, 0.5]]

@@ -10,6 +10,7 @@ Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
 """
 import inspect
 
+from .. import checks
 from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema,
                          nwj, reinfonce, rejs, remine, renwj, resmile, retuba, smile, smile_js,
                          tuba)
@@ -99,8 +100,7 @@ def parse(spec):
 
 
 def _known(name):
-    if name not in BOUNDS:
-        raise ValueError(f"unknown bound {name!r}: choose one of {', '.join(BOUNDS)}")
+    checks.choice("bound", name, tuple(BOUNDS))
 
 
 __all__ = ["AllPairs", "BOUNDS", "Bound", "Contrastive", "MovingAverage", "NoPositivePairs",

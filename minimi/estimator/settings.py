@@ -7,9 +7,11 @@ built from the help texts below) and the benchmarks all read them from here.
     Settings(bound="nwj").check()  # every value checked; the error names the setting
 """
 import dataclasses
+from statistics import StatisticsError
 
 from .. import bounds, checks
 from ..layers import ACTIVATIONS
+from .interval import z_value
 from .samples import MARGINALS
 
 CRITICS = ("auto", "separable", "concat")
@@ -104,6 +106,7 @@ class Settings:
     def check(self):
         """Every value checked (the error names the setting and its value); returns the
         settings with `hidden` as a tuple."""
+        checks.choice("bound", self.bound, tuple(bounds.BOUNDS))
         checks.choice("critic", self.critic, CRITICS)
         checks.choice("marginals", self.marginals, MARGINALS)
         checks.choice("activation", self.activation, tuple(ACTIVATIONS))
@@ -134,4 +137,9 @@ class Settings:
             checks.number("lr", self.lr, above=0)
         for name in ("test_fraction", "validation_fraction", "ci_level"):
             checks.number(name, getattr(self, name), above=0, below=1)
+        try:
+            z_value(self.ci_level)
+        except StatisticsError:  # (1 + level) / 2 rounds to 1: the interval would be infinite
+            raise ValueError(f"ci_level must be far enough below 1 that its interval is "
+                             f"finite in floating point, got {self.ci_level!r}") from None
         return dataclasses.replace(self, hidden=hidden)

@@ -5,6 +5,7 @@ Python floats so float32 stays float32 under NumPy 2.
 """
 import numpy as np
 
+from .. import checks
 from ..backend import get_array_module
 from ..tensor import Function, sum_to
 
@@ -266,10 +267,13 @@ def softplus(x):
 
 
 def clip(x, lo, hi):
-    """Clamp x to [lo, hi] (Python numbers); zero gradient outside the range."""
+    """Clamp x to [lo, hi] (numbers, lo ≤ hi; ±inf leaves that side open, NaN is
+    refused); zero gradient outside the range."""
+    lo, hi = (checks.number(name, v, who="clip", infinite=True)
+              for name, v in (("lo", lo), ("hi", hi)))
     if lo > hi:
         raise ValueError(f"clip: lo={lo} is above hi={hi}")
-    return Clip.apply(x, lo=float(lo), hi=float(hi))
+    return Clip.apply(x, lo=lo, hi=hi)
 
 
 def maximum(a, b):

@@ -65,6 +65,9 @@ class Linear(Function):
         if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
             raise ValueError(f"linear: input {x.shape} and weight {W.shape} do not align "
                              "(expected (N, I) and (I, O))")
+        if b is not None and b.shape != W.shape[1:]:  # (N, O) + (N,) would broadcast if N = O
+            raise ValueError(f"linear: bias {b.shape} for weight {W.shape}: expected "
+                             f"({W.shape[1]},)")
         y = x @ W
         if b is not None:
             y += b
