@@ -44,6 +44,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minimi.tuning import run_command
+    from minimi.tools.tuning import run_command
+
     # tuned as the speed figures were measured; line-buffered logs; `--list | head` quiet
     sys.exit(run_command(main))

@@ -36,9 +36,9 @@ import time
 
 import numpy as np
 
-from minimi.plot import PALETTE, Figure
+from minimi.tools.plot import PALETTE, Figure
 
-from . import bmi_env, runner, mist_command
+from . import bmi_env, mist_command, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
@@ -172,7 +172,7 @@ OWN_OPTIONS = ("--seed", "--sample-seed", "--accept-flagged", "--result", "--ver
 def minimi_options(text):
     """(the options as a list, the minimi.Settings they make, as a dict), checked
     as `minimi bmi` checks them, before anything runs."""
-    from minimi import cli
+    from minimi.tools import cli
     options = shlex.split(text)
     own = [o.split("=")[0] for o in options if o.split("=")[0] in OWN_OPTIONS]
     if own:

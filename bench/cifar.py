@@ -23,7 +23,7 @@ import numpy as np
 import minimi as mm
 from minimi import bounds
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_device_float
-from minimi.files import dumps, write_atomic
+from minimi.engine.files import dumps, write_atomic
 
 from . import runner
 from .cifar_report import GRID, lambda_figure, report

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 
 from minimi import bounds
-from minimi.plot import PALETTE, Figure
+from minimi.tools.plot import PALETTE, Figure
 
 from . import runner
 from .runner import finite_mean

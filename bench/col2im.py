@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from minimi import backend
-from minimi.ops import fast_conv
+from minimi.engine.ops import fast_conv
 
 from .runner import write_json
 from .timing import machine, median_ms

@@ -16,9 +16,9 @@ import numpy as np
 
 import minimi as mm
 from minimi import bounds
+from minimi.tools.plot import Figure, ema
 
 from . import runner
-from minimi.plot import Figure, ema
 
 DIM = 20
 ALL_LOSSES = ("mine,smile,infonce,nwj,tuba,js,remine,resmile,reinfonce,renwj,retuba,rejs,"

@@ -16,9 +16,9 @@ import numpy as np
 
 import minimi as mm
 from minimi import bounds
+from minimi.tools.plot import Figure
 
 from . import runner
-from minimi.plot import Figure
 
 N = 16
 TRUE_MI = math.log(N)

@@ -21,7 +21,7 @@ import numpy as np
 
 import minimi
 from minimi import bounds
-from minimi.files import dumps, write_json, write_text  # noqa: F401 - the benchmarks' writers
+from minimi.engine.files import dumps, write_json, write_text  # noqa: F401 - writers
 
 RUN_KEYS = ("experiment", "setting", "loss", "loss_name", "loss_params", "seed", "config",
             "status", "diverged_at_step", "final", "curves", "elapsed_s", "versions")
@@ -351,10 +351,10 @@ def versions():
     for bit only where all of these do (docs/benchmarks.md#reproducibility)."""
     import PIL
     import scipy
-    blas = minimi.backend.blas_info()
+    blas = minimi.engine.backend.blas_info()
     return {"minimi": minimi.__version__, "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "pillow": PIL.__version__,
-            "platform": platform.platform(), "device": minimi.backend.device(),
+            "platform": platform.platform(), "device": minimi.engine.backend.device(),
             "cpu": cpu_model(), "blas": blas["blas"], "blas_kernel": blas["blas_kernel"],
             "blas_threads": blas["blas_threads"]}
 

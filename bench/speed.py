@@ -29,7 +29,8 @@ import time
 import numpy as np
 
 import minimi as mm
-from minimi import bounds, profile
+from minimi import bounds
+from minimi.tools import profile
 
 from .runner import write_json
 from .timing import machine, median_ms
@@ -145,7 +146,7 @@ MATMUL_OPS = ("MatMul", "Linear")
 
 
 def breakdown(step):
-    """{part: ms} of one more step (minimi/profile.py): 'gemm' is every matrix product
+    """{part: ms} of one more step (minimi/tools/profile.py): 'gemm' is every matrix product
     (the fast convolutions' products, and the whole time of the matmul and linear
     ops), 'im2col', 'col2im' and 'pooling' the fast convolutions' phases, 'other' the
     rest of the step: elementwise work, the bound, Adam, the engine."""

@@ -28,7 +28,7 @@ import numpy as np
 
 import minimi
 from minimi import bounds
-from minimi.plot import PALETTE, Figure
+from minimi.tools.plot import PALETTE, Figure
 
 from . import distributions as D
 from . import runner
@@ -82,7 +82,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
     under --jobs."""
     task = catalogue()[task_name]
     x, y = task.sample(samples, np.random.default_rng(seed))
-    with minimi.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
+    with minimi.engine.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
         result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals,
                                  steps=steps, **params)
         made_by = runner.versions()
@@ -143,7 +143,7 @@ def main(argv=None):
                                         "--list shows them")
     parser.add_argument("--steps", type=runner.positive(int),
                         help="the estimator's most training steps (default: its own, 5000)")
-    parser.add_argument("--jobs", type=runner.positive(int), default=minimi.backend.cpus(),
+    parser.add_argument("--jobs", type=runner.positive(int), default=minimi.engine.backend.cpus(),
                         help="estimates run at once, in worker processes sharing the cores "
                              "(default: one per CPU this process may use)")
     args = runner.parse_args(parser, argv)
@@ -210,7 +210,7 @@ def _finished(work, jobs):
         for planned, args in work:
             yield planned, estimate_run(*args)
         return
-    threads = max(1, minimi.backend.cpus() // jobs)
+    threads = max(1, minimi.engine.backend.cpus() // jobs)
     with _threads_for_workers(threads), \
             ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:

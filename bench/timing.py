@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from minimi import backend
-from minimi.profile import median_ms  # noqa: F401 - the benchmarks' timer
+from minimi.tools.profile import median_ms  # noqa: F401 - the benchmarks' timer
 
 
 def machine():

@@ -1,6 +1,6 @@
 """python -m minimi <command> [options]: estimate, bmi, doctor."""
 import sys
 
-from .cli import console
+from .tools.cli import console
 
 sys.exit(console())

@@ -7,10 +7,12 @@ pairs never recomputes a row's part:
     fx, fy = critic.features(x, y)      # once per row
     critic.combine(fx, fy)              # (Bx, By): every pair
     critic.combine_pairs(fx, fy)        # (N,): the aligned pairs (x_i, y_i)
+
+It stands on minimi.engine alone (tests/test_layers.py).
 """
-from . import checks, ops
-from .layers import MLP
-from .module import Module
+from .engine import checks, ops
+from .engine.layers import MLP
+from .engine.module import Module
 
 
 class Critic(Module):

@@ -12,7 +12,7 @@ import sysconfig
 import numpy as np
 import pytest
 
-from minimi import cli
+from minimi.tools import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # bmi reads only the number: no subsamples for the interval (its flag is accepted)
@@ -179,7 +179,7 @@ task = BENCHMARK_TASKS["1v1-normal-0.75"]
 x, y = task.sample(2000, seed=0)
 bmi.utils.save_sample("sample.csv", x, y)
 sys.path.insert(0, root)
-from minimi.bmi_adapter import BmiEstimator
+from minimi.tools.bmi_adapter import BmiEstimator
 in_python = run_estimator(BmiEstimator(steps=int(steps), subsamples=1, accept_flagged=True),
                           "minimi-python",
                           "sample.csv", task.id, seed=0)

@@ -3,11 +3,11 @@ import math
 
 import numpy as np
 import pytest
+from bound_reference import penalty, reference
 
 import minimi as mm
-from bound_reference import penalty, reference
 from minimi import bounds
-from minimi.backend import to_numpy
+from minimi.engine.backend import to_numpy
 
 rng = np.random.default_rng(5)
 ALL = [name for name in bounds.BOUNDS if name != "mine_ema"]

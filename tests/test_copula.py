@@ -10,9 +10,9 @@ import pytest
 from scipy.stats import multivariate_normal, wishart
 
 import minimi
+from minimi.engine.files import dumps
 from minimi.estimator import copula
 from minimi.estimator.neighbours import normal_scores
-from minimi.files import dumps
 
 
 def gaussian(dx, dy, rows, rng, rho=0.6, within=0.0):

@@ -1,8 +1,9 @@
 """python -m minimi doctor: a setup check that says what it checked and fails loudly."""
 import pytest
 
-from minimi import backend, cli, doctor
-from minimi.gradcheck import GradcheckError
+from minimi import backend
+from minimi.engine.gradcheck import GradcheckError
+from minimi.tools import cli, doctor
 
 
 def test_doctor_reports_and_passes(capsys):

@@ -10,7 +10,7 @@ import minimi
 import minimi as mm
 from bench import gaussian
 from minimi import bounds
-from minimi.backend import to_numpy
+from minimi.engine.backend import to_numpy
 from minimi.estimator import heldout, recipe
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from minimi.backend import to_numpy
-from minimi.tensor import Function
+from minimi.engine.backend import to_numpy
+from minimi.engine.tensor import Function
 
 
 def grad(t):

@@ -11,9 +11,10 @@ from PIL import Image
 from scipy.stats import norm
 
 import minimi
-from minimi import DataWarning, bounds, cli
+from minimi import DataWarning, bounds
+from minimi.engine.files import dumps
 from minimi.estimator import heldout, recipe, samples
-from minimi.files import dumps
+from minimi.tools import cli
 
 
 def gaussian_pair(mi, dim, n, seed):
@@ -510,7 +511,7 @@ def test_a_figure_that_cannot_be_written_loses_nothing(files, tmp_path, capsys):
 
 
 def test_a_failed_figure_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from minimi.plot import Figure
+    from minimi.tools.plot import Figure
 
     def broken_save(image_self, f, format=None):
         f.write(b"half a PNG")

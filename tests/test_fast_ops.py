@@ -1,4 +1,4 @@
-"""The fast convolutions (minimi/ops/fast_conv.py) equal the reference ops (conv.py) in
+"""The fast convolutions (minimi/engine/ops/fast_conv.py) equal the reference ops (conv.py) in
 float64: values and the gradients of every input, on one thread and split across
 threads in uneven chunks and one-image col2im blocks."""
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import minimi as mm
 from minimi import backend
-from minimi.ops import fast_conv
+from minimi.engine.ops import fast_conv
 
 # (name, fast op, the same thing from reference ops, input shapes: x, weight, bias or None)
 CASES = [

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from minimi.tensor import Function
+from minimi.engine.tensor import Function
 
 
 class _BadSquare(Function):

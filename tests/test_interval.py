@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import minimi
+from minimi.engine.files import dumps
 from minimi.estimator import interval as iv
 from minimi.estimator import recipe
-from minimi.files import dumps
 
 
 def simulated(rng, truth, bias, sigma, seen, k=2):

@@ -9,9 +9,9 @@ import pytest
 from scipy.special import digamma
 
 import minimi
-from minimi.estimator.samples import Marginals
+from minimi.engine.files import dumps
 from minimi.estimator import neighbours
-from minimi.files import dumps
+from minimi.estimator.samples import Marginals
 
 
 def ksg_by_loops(x, y, k):

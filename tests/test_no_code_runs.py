@@ -10,13 +10,13 @@ import sys
 
 import numpy as np
 import pytest
+from cifar_files import rewrite, write_cifar10
+from test_grid import TINY, ckpt, tiny
 
 import minimi as mm
 from bench import cifar, runner
-from cifar_files import rewrite, write_cifar10
-from minimi import cli
 from minimi.data.cifar import CifarError, load_cifar
-from test_grid import TINY, ckpt, tiny
+from minimi.tools import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

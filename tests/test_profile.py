@@ -1,11 +1,12 @@
-"""Timing from the engine (minimi/profile.py) and bench speed's breakdown of a step."""
+"""Timing from the engine (minimi/tools/profile.py) and bench speed's breakdown of a step."""
 import numpy as np
 import pytest
 
 import minimi as mm
 from bench import speed
-from minimi import profile, tensor
-from minimi.ops import fast_conv
+from minimi.engine import tensor
+from minimi.engine.ops import fast_conv
+from minimi.tools import profile
 
 
 def _cnn_step(cnn, images):

@@ -1,4 +1,4 @@
-"""Reading CSV files as Excel, pandas and R write them (minimi/tables.py): every row
+"""Reading CSV files as Excel, pandas and R write them (minimi/tools/tables.py): every row
 read as written, or an error that names the file, the row and the flag that settles it.
 
 The pandas files are the exact text pandas 3.1.1 wrote (to_csv, checked in a
@@ -9,8 +9,8 @@ throwaway environment); the Excel and R ones follow those tools' defaults: Excel
 import numpy as np
 import pytest
 
-from minimi import cli
-from minimi.tables import InputError, read_table
+from minimi.tools import cli
+from minimi.tools.tables import InputError, read_table
 
 DATA = [[0.5, 1.25], [2.0, -3.5], [4.0, 0.125]]
 DATA_TEXT = "0.5,1.25\n2.0,-3.5\n4.0,0.125\n"

@@ -7,13 +7,14 @@
     loss = bounds.make("renwj", target=0.0)   # a callable with its parameters bound
 
 Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
+
+It stands on minimi.engine and imports nothing else of minimi (tests/test_layers.py).
 """
 import inspect
 
-from .. import checks
-from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema,
-                         nwj, reinfonce, rejs, remine, renwj, resmile, retuba, smile, smile_js,
-                         tuba)
+from ..engine import checks
+from .estimators import (Bound, MovingAverage, check_parameters, infonce, js, mine, mine_ema, nwj,
+                         reinfonce, rejs, remine, renwj, resmile, retuba, smile, smile_js, tuba)
 from .pairings import (PAIRINGS, AllPairs, Contrastive, NoPositivePairs, Selection, Separate,
                        Supervised, make_pairing, off_diagonal)
 

@@ -9,9 +9,9 @@ Notation: sj = S_J, sm = S_M (1-D Tensors), lme = log-mean-exp, τ = clip.
 """
 import math
 
-from .. import checks, ops
-from ..backend import get_array_module, to_numpy
-from ..tensor import Tensor, no_grad
+from ..engine import checks, ops
+from ..engine.backend import get_array_module, to_numpy
+from ..engine.tensor import Tensor, no_grad
 from .pairings import Selection, make_pairing
 
 

@@ -8,6 +8,9 @@
     neighbours.py KSG's second opinion in few dimensions
     copula.py     the Gaussian copula's second opinion in any dimension
     result.py     EstimateResult, DataWarning
+
+It stands on the engine, the bounds and the critics, never on minimi.tools
+(tests/test_layers.py).
 """
 from .recipe import estimate
 from .result import DataWarning, EstimateResult

@@ -29,9 +29,9 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..backend import get_array_module
-from ..tensor import Tensor, no_grad
+from ..engine import backend
+from ..engine.backend import get_array_module
+from ..engine.tensor import Tensor, no_grad
 
 RULES = {name: "dv" for name in ("mine", "remine", "mine_ema", "smile", "resmile", "smile_js",
                                  "nwj", "renwj", "tuba", "retuba", "js", "rejs")}

@@ -36,10 +36,11 @@ import warnings
 
 import numpy as np
 
-from .. import backend, bounds
+from .. import bounds
 from ..critics import ConcatCritic, SeparableCritic
-from ..optim import Adam
-from ..tensor import Tensor
+from ..engine import backend
+from ..engine.optim import Adam
+from ..engine.tensor import Tensor
 from . import copula, heldout, interval, neighbours
 from .result import DataWarning, EstimateResult
 from .samples import Marginals, check_pair, degenerate

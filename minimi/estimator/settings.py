@@ -9,8 +9,9 @@ built from the help texts below) and the benchmarks all read them from here.
 import dataclasses
 from statistics import StatisticsError
 
-from .. import bounds, checks
-from ..layers import ACTIVATIONS
+from .. import bounds
+from ..engine import checks
+from ..engine.layers import ACTIVATIONS
 from .interval import z_value
 from .samples import MARGINALS
 

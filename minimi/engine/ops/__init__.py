@@ -10,9 +10,9 @@ conv2d_pool (conv, 2×2 max pool, ReLU as one op) is in the table below.
 from ..tensor import Tensor
 from . import fast_conv
 from .conv import conv2d, global_avg_pool2d, max_pool2d
+from .elementwise import (abs_, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, relu,
+                          sigmoid, softplus, sqrt, sub, tanh)
 from .fast_conv import conv2d_pool
-from .elementwise import (abs_, add, clip, div, exp, log, maximum, minimum, mul, neg, pow,
-                          relu, sigmoid, softplus, sqrt, sub, tanh)
 from .linalg import linear, matmul, pairwise_sum
 from .nn import class_labels, cross_entropy, log_softmax
 from .reduce import logmeanexp, logsumexp, max, mean, sum

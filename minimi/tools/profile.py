@@ -19,8 +19,8 @@ import functools
 import statistics
 import time
 
-from . import backend, tensor
-from .ops import fast_conv
+from ..engine import backend, tensor
+from ..engine.ops import fast_conv
 
 # fast_conv's helpers and the phase each one's time counts towards
 PHASES = {"gemm": "gemm", "im2col": "im2col", "col2im": "col2im", "image_order": "col2im",

@@ -12,7 +12,7 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .files import write_atomic
+from ..engine.files import write_atomic
 
 COLORS = {
     "blue": (31, 119, 180), "orange": (255, 127, 14), "green": (44, 160, 44),

@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from .estimator import DataWarning, Settings, estimate
-from .estimator.samples import check_pair
-from .files import dumps, write_json
+from ..engine.files import dumps, write_json
+from ..estimator import DataWarning, Settings, estimate
+from ..estimator.samples import check_pair
 from .tables import InputError, cell_value, csv_rows, is_number, read_table
 
 
@@ -302,7 +302,7 @@ def usage():
 
 def console():
     """The `minimi` command and `python -m minimi`: tune this process for training speed
-    and its output streams for logs and pipes (minimi/tuning.py), then run main()."""
+    and its output streams for logs and pipes (minimi/tools/tuning.py), then run main()."""
     from .tuning import run_command
     return run_command(main)
 

@@ -3,7 +3,7 @@
 A `Function` is one primitive. `forward` works on raw arrays (NumPy or CuPy)
 and saves what `backward` needs; `backward(gy)` returns one gradient per input
 (None where an input needs none). Everything else in minimi is either such a
-primitive (in `minimi/ops/`) or a composition of them.
+primitive (in `minimi/engine/ops/`) or a composition of them.
 """
 import contextlib
 import math
@@ -112,7 +112,7 @@ class Tensor:
 
     `data` is a NumPy or CuPy array; `grad` (an array of the same shape) is set
     on leaves that require grad after `backward()`. Operators and methods are
-    attached in `minimi/ops/__init__.py`.
+    attached in `minimi/engine/ops/__init__.py`.
 
     Tensor(data, requires_grad=False, dtype=None): data is numbers (an array, a list,
     a scalar; text or None is a TypeError), put on the active device; integer and bool

@@ -10,12 +10,13 @@ import sys
 
 import numpy as np
 
-from . import __version__, backend, bounds, ops
-from .critics import SeparableCritic
-from .gradcheck import GradcheckError, gradcheck
-from .optim import Adam
+from .. import __version__, bounds
+from ..critics import SeparableCritic
+from ..engine import backend, ops
+from ..engine.gradcheck import GradcheckError, gradcheck
+from ..engine.optim import Adam
+from ..engine.tensor import Tensor
 from .profile import median_ms
-from .tensor import Tensor
 
 
 def gemm_gflops(n=1024, repeats=5):
@@ -48,8 +49,8 @@ def training_step():
 
 def run(out=print):
     """Print the report line by line; True when every check passed."""
-    import scipy
     import PIL
+    import scipy
     info = {**backend.device_info(), **backend.blas_info()}
     out(f"minimi {__version__}, Python {platform.python_version()}, NumPy {np.__version__}, "
         f"SciPy {scipy.__version__}, Pillow {PIL.__version__}")

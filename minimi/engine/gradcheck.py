@@ -1,6 +1,6 @@
 """Check backward() against central differences, in float64.
 
-    from minimi import gradcheck
+    from minimi.engine import gradcheck
     gradcheck(lambda x, w: (x @ w).relu(), [x_array, w_array])
 
 The output is contracted with a random cotangent u, so one backward pass gives

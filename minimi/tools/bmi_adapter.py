@@ -2,7 +2,7 @@
 without minimi depending on bmi.
 
     from bmi.benchmark import run_estimator
-    from minimi.bmi_adapter import BmiEstimator
+    from minimi.tools.bmi_adapter import BmiEstimator
     run_estimator(BmiEstimator(bound="remine"), "minimi", sample_path, task_id)
 
 bmi asks an estimator for `estimate_with_info(x, y)` and reads `mi_estimate`,
@@ -15,7 +15,7 @@ interval, not settled, a data warning).
 import time
 import warnings
 
-from .estimator import DataWarning, Settings, estimate
+from ..estimator import DataWarning, Settings, estimate
 
 
 class NoEstimate(RuntimeError):

@@ -1,0 +1,15 @@
+"""The engine: a small reverse-mode autodiff over NumPy (or CuPy) arrays, readable on
+its own.
+
+    backend.py   NumPy or CuPy, devices, threads, NumPy's BLAS (the only cupy import)
+    tensor.py    Tensor, Function, backward
+    ops/         the primitives, each forward beside its backward
+    module.py    Module, Parameter, checkpoints
+    layers.py    Linear, MLP, Conv2d, SmallCNN
+    optim.py     SGD, Adam, clip_grad_norm
+    gradcheck.py central differences in float64
+    checks.py    argument checks; files.py atomic writes (checkpoints need them)
+
+It imports nothing of minimi outside minimi.engine: the MI code (bounds, critics,
+estimator) and the tools stand on it, never the reverse (tests/packaging checks).
+"""
