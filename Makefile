@@ -33,21 +33,25 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Everything: the suite, then its GPU path on the CuPy stand-in. One layer alone:
+# make test TESTS=tests/engine (or tests/estimator, tests/tools, tests/bench,
+# tests/packaging).
+TESTS ?= tests
 test: deps
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(TESTS)
+	$(MAKE) --no-print-directory test-fakecupy TESTS="$(TESTS)"
 
 # The same suite on CuPy (needs cupy >= 14 and a CUDA device).
 test-gpu: deps
-	MINIMI_DEVICE=gpu $(PY) -m pytest -q tests
+	MINIMI_DEVICE=gpu $(PY) -m pytest -q $(TESTS)
 
-# The suite on a strict host-memory stand-in for CuPy, which refuses host/device
-# mixing and counts device->host syncs (no GPU needed; the slow statistical tests
-# are left to `make test`).
-FAKECUPY ?= ../shared/tools/fakecupy
+# The suite on tests/fakecupy, a strict host-memory stand-in for CuPy that refuses
+# host/device mixing and counts device->host syncs (no GPU needed; the slow
+# statistical tests are left to the first pass).
+FAKECUPY ?= tests/fakecupy
 test-fakecupy: deps
-	@if [ ! -d "$(FAKECUPY)" ]; then echo "no CuPy stand-in at $(FAKECUPY): set FAKECUPY=DIR"; exit 2; fi
 	PYTHONPATH="$(FAKECUPY)" MINIMI_DEVICE=gpu FAKECUPY_REPORT=$${TMPDIR:-/tmp}/fakecupy_report.json \
-		$(PY) -m pytest -q -p fakecupy_plugin -m "not slow" tests
+		$(PY) -m pytest -q -p fakecupy_plugin -m "not slow" $(TESTS)
 
 # The active device, versions, BLAS threads, a GEMM rate and a gradient check.
 doctor: deps

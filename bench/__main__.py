@@ -5,7 +5,7 @@ import sys
 # name: (module, function, what it does)
 BENCHMARKS = {
     "onehot": ("onehot", "main", "one-hot study: MINE drift, NWJ explosion (paper Figs. 1-3, 5)"),
-    "cstar": ("onehot", "main_cstar", "ReMINE with different C* (paper Fig. 4)"),
+    "cstar": ("cstar", "main", "ReMINE with different C* (paper Fig. 4)"),
     "gaussian": ("gaussian", "main", "20-D Gaussian staircase, all bounds (paper Fig. 7)"),
     "slb": ("cifar", "main", "supervised benchmark on CIFAR (paper Table 2); needs --data"),
     "clb": ("cifar", "main_clb", "contrastive benchmark on CIFAR (paper Table 2); needs --data"),

@@ -1,7 +1,7 @@
-"""The one-hot instability study (paper Figs. 1–5) and the C* sweep (Fig. 4).
+"""The one-hot instability study (paper Figs. 1–3, 5); its grid and training also run
+the C* sweep (Fig. 4, bench/cstar.py).
 
     python -m bench onehot [--batch-size 100,32] [--steps 3000] [--lam 1] [...]
-    python -m bench cstar  [--targets -5,-2,0,2,5] [--steps 1500] [...]
 
 X is uniform over the 16 one-hot vectors and Y = X, so I(X; Y) = log 16.
 Each step draws B joint pairs (x_i, x_i) and B independent pairs (x'_i, y'_i);
@@ -92,37 +92,43 @@ def slope(values):
 
 # ---- the two experiments ------------------------------------------------------------------
 
-def main(argv=None, experiment="onehot"):
-    parser = argparse.ArgumentParser(prog=f"python -m bench {experiment}", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    if experiment == "onehot":
-        runner.common_arguments(parser, DEFAULT_LOSSES)
-        parser.add_argument("--batch-size", type=runner.size_list, default=[100, 32],
-                            help="batch sizes, comma-separated (default: 100,32)")
-        parser.add_argument("--lam", type=float, help="λ for every regularized loss "
-                                                      "(default: each loss's own, 1.0)")
-    else:
-        runner.common_arguments(parser, "remine:lam=0.1")
-        parser.add_argument("--targets", type=runner.number_list, default=[-5, -2, 0, 2, 5],
-                            help="values of C (default: -5,-2,0,2,5)")
-        parser.add_argument("--batch-size", type=runner.size_list, default=[100],
-                            help="batch size (default: 100)")
-    parser.add_argument("--steps", type=runner.positive(int), help="SGD steps per run "
-                        "(default: 3000 for onehot, 1500 for cstar)")
-    parser.add_argument("--lr", type=runner.positive(float), default=0.1,
-                        help="SGD learning rate (default: 0.1)")
+def main(argv=None):
+    parser = arguments("onehot", DEFAULT_LOSSES, [100, 32], "batch sizes, comma-separated "
+                                                            "(default: 100,32)")
+    parser.add_argument("--lam", type=float, help="λ for every regularized loss "
+                                                  "(default: each loss's own, 1.0)")
     args = runner.parse_args(parser, argv)
-    default_seeds, default_steps = PROFILES[experiment][args.profile]
-    steps = args.steps or default_steps
-    batch_sizes = args.batch_size
     losses = runner.parse_losses(args.losses)
-    if experiment == "onehot" and args.lam is not None:
+    if args.lam is not None:
         if not (math.isfinite(args.lam) and args.lam >= 0):
             parser.error(f"--lam: must be a finite number ≥ 0, got {args.lam}")
         losses = [(n, {**p, "lam": args.lam} if "lam" in bounds.parameters(n) else p)
                   for n, p in losses]
-    if experiment == "cstar":
-        losses = [(n, {**p, "target": float(c)}) for n, p in losses for c in args.targets]
+    run_grid(args, "onehot", losses, report)
+
+
+def arguments(experiment, default_losses, default_batches, batch_help):
+    """The parser a study on one-hot data shares: the grid's options, batch sizes, steps
+    and SGD's learning rate."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench {experiment}", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    runner.common_arguments(parser, default_losses)
+    parser.add_argument("--batch-size", type=runner.size_list, default=default_batches,
+                        help=batch_help)
+    steps = PROFILES[experiment]["quick"][1]
+    parser.add_argument("--steps", type=runner.positive(int),
+                        help=f"SGD steps per run (default: {steps})")
+    parser.add_argument("--lr", type=runner.positive(float), default=0.1,
+                        help="SGD learning rate (default: 0.1)")
+    return parser
+
+
+def run_grid(args, experiment, losses, report):
+    """Every (batch size, loss, seed) of a one-hot study not already done, then its
+    report(out)."""
+    default_seeds, default_steps = PROFILES[experiment][args.profile]
+    steps = args.steps or default_steps
+    batch_sizes = args.batch_size
     seeds = runner.seeds_from(args, default_seeds)
     grid = [(f"batch{batch_size}", name, params, seed,
              {"batch_size": batch_size, "steps": steps, "lr": args.lr, "optimizer": "sgd",
@@ -140,11 +146,7 @@ def main(argv=None, experiment="onehot"):
         run.finish(train(run, planned.name, planned.params, planned.seed,
                          planned.config["batch_size"], steps, args.lr))
     if not args.no_report:
-        report(args.out, experiment)
-
-
-def main_cstar(argv=None):
-    main(argv, experiment="cstar")
+        report(args.out)
 
 
 # ---- summaries and figures ---------------------------------------------------------------
@@ -153,7 +155,7 @@ def _num(v):
     return f"{v:.3g}" if abs(v) >= 1e4 else f"{v:.3f}"
 
 
-def _mean_sd(values):
+def mean_sd(values):
     values = [v for v in values if v is not None]
     if not values:
         return "—"
@@ -162,21 +164,20 @@ def _mean_sd(values):
     return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values, ddof=1)))}"
 
 
-def _by(runs, *keys):
+def by(runs, *keys):
     groups = {}
     for r in runs:
         groups.setdefault(tuple(r[k] for k in keys), []).append(r)
     return groups
 
 
-def report(out, experiment):
+def report(out):
     """summary.md and figures from the run files alone."""
-    runs = runner.runs_to_report(out, experiment)
+    runs = runner.runs_to_report(out, "onehot")
     if not runs:
         return None
-    lines = (_onehot_summary if experiment == "onehot" else _cstar_summary)(runs)
-    figures = (_onehot_figures if experiment == "onehot" else _cstar_figures)(runs, out)
-    return runner.write_summary(out, experiment, lines, runs, figures)
+    return runner.write_summary(out, "onehot", _onehot_summary(runs), runs,
+                                _onehot_figures(runs, out))
 
 
 def _onehot_summary(runs):
@@ -188,7 +189,7 @@ def _onehot_summary(runs):
              "mean abs(V − log 16), last 500 | 1st-term slope | 2nd-term slope | "
              "off-support output, end |",
              "|---|---|---|---|---|---|---|---|---|"]
-    groups = _by(runs, "setting", "loss")
+    groups = by(runs, "setting", "loss")
     for (setting, loss), group in sorted(groups.items(), key=lambda kv: (-_batch(kv[0][0]),
                                                                           kv[0][1])):
         finals = [r["final"] for r in group]
@@ -199,10 +200,10 @@ def _onehot_summary(runs):
         lines.append(
             f"| {_batch(setting)} | {loss} | {len(group)} ({len(diverged)})"
             f"{runner.seeds_note(runs, setting, loss)} | {nan_steps} | "
-            f"{exploded} | {_mean_sd([f['abs_error_last500'] for f in finals])} | "
-            f"{_mean_sd([f['first_slope_per_1000'] for f in finals])} | "
-            f"{_mean_sd([f['second_slope_per_1000'] for f in finals])} | "
-            f"{_mean_sd([f['off_support_final'] for f in finals])} |")
+            f"{exploded} | {mean_sd([f['abs_error_last500'] for f in finals])} | "
+            f"{mean_sd([f['first_slope_per_1000'] for f in finals])} | "
+            f"{mean_sd([f['second_slope_per_1000'] for f in finals])} | "
+            f"{mean_sd([f['off_support_final'] for f in finals])} |")
     lines += ["", "## What the curves say", ""]
     lines += _findings(groups)
     return lines
@@ -219,13 +220,13 @@ def _findings(groups):
     if mine:
         second = [r["final"]["second_slope_per_1000"] for r in mine]
         first = [r["final"]["first_slope_per_1000"] for r in mine]
-        text = (f"- Drift at batch 100: MINE's second term moves by {_mean_sd(second)} per 1000 "
-                f"steps over the last 2000 steps and its first term by {_mean_sd(first)}, while "
-                f"its value stays at {_mean_sd([r['final']['value_last500'] for r in mine])}")
+        text = (f"- Drift at batch 100: MINE's second term moves by {mean_sd(second)} per 1000 "
+                f"steps over the last 2000 steps and its first term by {mean_sd(first)}, while "
+                f"its value stays at {mean_sd([r['final']['value_last500'] for r in mine])}")
         if remine:
             text += (f"; ReMINE's second term moves by "
-                     f"{_mean_sd([r['final']['second_slope_per_1000'] for r in remine])} "
-                     f"(value {_mean_sd([r['final']['value_last500'] for r in remine])})")
+                     f"{mean_sd([r['final']['second_slope_per_1000'] for r in remine])} "
+                     f"(value {mean_sd([r['final']['value_last500'] for r in remine])})")
         out.append(text + ".")
     for (setting, loss), group in sorted(groups.items()):
         if setting != "batch32":
@@ -244,51 +245,33 @@ def _findings(groups):
     for (setting, loss), group in sorted(groups.items()):
         errors = [r["final"]["abs_error_last500"] for r in group]
         out.append(f"- {setting}, {loss}: mean abs(V − log 16) over the last 500 steps "
-                   f"{_mean_sd(errors)}.")
+                   f"{mean_sd(errors)}.")
     return out
 
 
-def _cstar_summary(runs):
-    lines = ["# C* sweep (paper Fig. 4)", "",
-             f"ReMINE pins its second term lme(S_M) at C. True MI = log 16 = {TRUE_MI:.4f}. "
-             "Means over the last 500 steps, mean ± sd over seeds.", "",
-             "| C | loss | runs | second term | abs(second − C) | value | abs(value − log 16) |",
-             "|---|---|---|---|---|---|---|"]
-    for (loss,), group in sorted(_by(runs, "loss").items(),
-                                 key=lambda kv: kv[1][0]["loss_params"].get("target", 0)):
-        C = group[0]["loss_params"].get("target", 0.0)
-        finals = [r["final"] for r in group]
-        lines.append(
-            f"| {C:g} | {loss} | {len(group)} | {_mean_sd([f['second_last500'] for f in finals])}"
-            f" | {_mean_sd([abs(f['second_last500'] - C) if f['second_last500'] is not None else None for f in finals])}"
-            f" | {_mean_sd([f['value_last500'] for f in finals])} | "
-            f"{_mean_sd([f['abs_error_last500'] for f in finals])} |")
-    return lines
-
-
-def _first_seed(group):
+def first_seed(group):
     return min(group, key=lambda r: r["seed"])
 
 
 def _onehot_figures(runs, out):
     paths = []
-    for (setting,), group in sorted(_by(runs, "setting").items()):
+    for (setting,), group in sorted(by(runs, "setting").items()):
         losses = sorted({r["loss"] for r in group})
         fig = Figure(rows=len(losses), cols=2, panel_size=(460, 260),
                      title=f"One-hot, {setting}: value, terms and critic outputs (lowest seed)")
         for row, loss in enumerate(losses):
-            r = _first_seed([g for g in group if g["loss"] == loss])
+            r = first_seed([g for g in group if g["loss"] == loss])
             c = r["curves"]
             steps = list(range(1, len(c["value"]) + 1))
             note = f" (NaN at {r['diverged_at_step']})" if r["status"] == "diverged" else ""
             ax = fig.panel(row, 0, title=f"{loss}{note}", xlabel="step", ylabel="nats",
-                           ylim=_ylim(c["value"] + c["first"] + c["second"], -6, 12))
+                           ylim=ylim(c["value"] + c["first"] + c["second"], -6, 12))
             ax.line(steps, c["value"], color="blue", label="value", width=1)
             ax.line(steps, c["first"], color="orange", label="first term", width=1)
             ax.line(steps, c["second"], color="green", label="second term", width=1)
             ax.hline(TRUE_MI, label="log 16")
             ax = fig.panel(row, 1, title=f"{loss}: critic outputs", xlabel="step",
-                           ylabel="T", ylim=_ylim(c["on_max"] + c["off_min"], -100, 100))
+                           ylabel="T", ylim=ylim(c["on_max"] + c["off_min"], -100, 100))
             for key, color in (("on", "red"), ("off", "blue")):
                 ax.line(steps, c[f"{key}_max"], color=color, lighten=0.6, width=1)
                 ax.line(steps, c[f"{key}_min"], color=color, lighten=0.6, width=1)
@@ -298,28 +281,10 @@ def _onehot_figures(runs, out):
     return paths
 
 
-def _ylim(values, lo, hi):
+def ylim(values, lo, hi):
     finite = [v for v in values if v is not None]
     if not finite:
         return (lo, hi)
     a, b = max(min(finite), lo), min(max(finite), hi)
     pad = 0.05 * (b - a) if b > a else 1.0
     return (a - pad, b + pad)
-
-
-def _cstar_figures(runs, out):
-    targets = sorted({r["loss_params"].get("target", 0.0) for r in runs})
-    fig = Figure(rows=1, cols=len(targets), panel_size=(330, 280),
-                 title="ReMINE with different C* (lowest seed): value, first and second term")
-    for col, C in enumerate(targets):
-        r = _first_seed([g for g in runs if g["loss_params"].get("target", 0.0) == C])
-        c = r["curves"]
-        steps = list(range(1, len(c["value"]) + 1))
-        ax = fig.panel(0, col, title=f"C* = {C:g}", xlabel="step", ylabel="nats",
-                       ylim=_ylim(c["value"] + c["first"] + c["second"] + [C, TRUE_MI], -8, 12))
-        for key, color in (("value", "blue"), ("first", "orange"), ("second", "green")):
-            ax.line(steps, c[key], color=color, label=key if col == 0 else None, width=1)
-        ax.hline(C, color="orange", label="C*" if col == 0 else None)
-        ax.hline(TRUE_MI, label="log 16" if col == 0 else None)
-    return [fig.save(f"{out}/cstar/cstar.png")]
-

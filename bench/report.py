@@ -3,11 +3,11 @@ run files alone (after an interrupted grid, or runs gathered from several machin
 import argparse
 import os
 
-from . import cifar_report, gaussian, onehot, tasks
+from . import cifar_report, cstar, gaussian, onehot, tasks
 
 REPORTS = {
-    "onehot": lambda out: onehot.report(out, "onehot"),
-    "cstar": lambda out: onehot.report(out, "cstar"),
+    "onehot": onehot.report,
+    "cstar": cstar.report,
     "gaussian": gaussian.report,
     "slb": lambda out: cifar_report.report(out, "slb"),
     "clb": lambda out: cifar_report.report(out, "clb"),

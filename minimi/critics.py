@@ -8,7 +8,7 @@ pairs never recomputes a row's part:
     critic.combine(fx, fy)              # (Bx, By): every pair
     critic.combine_pairs(fx, fy)        # (N,): the aligned pairs (x_i, y_i)
 
-It stands on minimi.engine alone (tests/test_layers.py).
+It stands on minimi.engine alone (tests/packaging/test_layers.py).
 """
 from .engine import checks, ops
 from .engine.layers import MLP

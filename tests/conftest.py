@@ -4,7 +4,7 @@ from minimi import backend
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a statistical test that trains for seconds "
-                                       "(make test-fakecupy leaves these out)")
+                                       "(the CuPy stand-in's pass leaves these out)")
 
 
 def pytest_report_header(config):

@@ -8,7 +8,7 @@
 
 Formulas: estimators.py. Which scores are joint or marginal: pairings.py.
 
-It stands on minimi.engine and imports nothing else of minimi (tests/test_layers.py).
+It stands on minimi.engine and imports nothing else of minimi (tests/packaging/test_layers.py).
 """
 import inspect
 

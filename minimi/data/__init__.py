@@ -1,2 +1,2 @@
 """Data sets read from files the user names (nothing is downloaded). It stands on
-minimi.engine alone (tests/test_layers.py)."""
+minimi.engine alone (tests/packaging/test_layers.py)."""

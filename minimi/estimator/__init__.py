@@ -1,7 +1,7 @@
 """Estimating I(X; Y) from paired samples: minimi.estimate and its parts.
 
     settings.py   Settings: every setting and its default, once
-    samples.py    checks of the arrays, marginal maps, degenerate data
+    inputs.py     the arrays checked, their columns mapped, degenerate data found
     heldout.py    scoring a critic on held-out rows (the reported number)
     recipe.py     estimate(): prepare, train, judge; the same on disjoint parts
     interval.py   the interval from those estimates, and its checks
@@ -10,7 +10,7 @@
     result.py     EstimateResult, DataWarning
 
 It stands on the engine, the bounds and the critics, never on minimi.tools
-(tests/test_layers.py).
+(tests/packaging/test_layers.py).
 """
 from .recipe import estimate
 from .result import DataWarning, EstimateResult

@@ -42,8 +42,8 @@ from ..engine import backend
 from ..engine.optim import Adam
 from ..engine.tensor import Tensor
 from . import copula, heldout, interval, neighbours
+from .inputs import Marginals, check_pair, degenerate
 from .result import DataWarning, EstimateResult
-from .samples import Marginals, check_pair, degenerate
 from .settings import Settings
 
 

@@ -12,8 +12,8 @@ from statistics import StatisticsError
 from .. import bounds
 from ..engine import checks
 from ..engine.layers import ACTIVATIONS
+from .inputs import MARGINALS
 from .interval import z_value
-from .samples import MARGINALS
 
 CRITICS = ("auto", "separable", "concat")
 # Each critic's settings where they are left None. The concat critic scores every pair of

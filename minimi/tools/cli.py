@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine.files import dumps, write_json
 from ..estimator import DataWarning, Settings, estimate
-from ..estimator.samples import check_pair
+from ..estimator.inputs import check_pair
 from .tables import InputError, cell_value, csv_rows, is_number, read_table
 
 

@@ -3,7 +3,7 @@
 
     with profile.sections() as seconds:
         step()
-    seconds    # {'Conv2dPool.forward': 0.021, 'MatMul.backward': 0.004, ...,
+    seconds    # {'FusedConv2dPool.forward': 0.021, 'MatMul.backward': 0.004, ...,
                #  'gemm': 0.041, 'im2col': 0.004, 'col2im': 0.006, 'pooling': 0.005}
 
 Two kinds of entry: every op's forward and backward, timed where the engine calls

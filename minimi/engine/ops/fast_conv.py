@@ -1,7 +1,7 @@
 """Fast convolution for training: the same results as conv.py, for less memory traffic.
 
 conv.py is the reference to read; everything here is tested equal to it in
-float64, values and gradients (tests/test_fast_ops.py). What makes these faster
+float64, values and gradients (tests/engine/test_fast_ops.py). What makes these faster
 on a CPU (the figures are in docs/performance.md):
 
 - im2col and col2im split the batch across threads (backend.parallel_for):
@@ -94,7 +94,7 @@ def weight_gradient(cols, gy, W_shape):
     return gemm(cols.T, gy).reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
 
 
-class Conv2d(Function):
+class FusedConv2d(Function):
     """conv.Conv2d, then ReLU when relu=True, fused into the product's buffer."""
 
     def forward(self, x, W, b=None):
@@ -114,7 +114,7 @@ class Conv2d(Function):
             gW = weight_gradient(self.cols, gy, self.W.shape)
         return self._with_bias_grad(gx, gW, gy)
 
-    # shared with Conv2dPool: the bias and fused ReLU, forward and backward
+    # shared with FusedConv2dPool: the bias and fused ReLU, forward and backward
     def _bias_relu(self, y, b):
         """y (rows, OC) + b, then ReLU in place when relu=True (kept for the mask)."""
         if b is not None:
@@ -134,7 +134,7 @@ class Conv2d(Function):
         return gx, gW, (sum_rows(gy) if self.needs_grad[2] else None)
 
 
-class Conv2dPool(Conv2d):
+class FusedConv2dPool(FusedConv2d):
     """relu(max_pool2d(conv2d(x, W, b))) as one op (relu only when relu=True), with
     max_pool2d's tie rule: ties go to the first position in row-major order."""
 
@@ -213,11 +213,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, relu=False):
     """conv.conv2d, then ReLU if relu=True.
     x (N, H, W, C), weight (OC, C, KH, KW), bias (OC,) -> (N, OH, OW, OC)."""
     inputs, stride, padding = conv_inputs("conv2d", x, weight, bias, stride, padding)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding, relu=bool(relu))
+    return FusedConv2d.apply(*inputs, stride=stride, padding=padding, relu=bool(relu))
 
 
 def conv2d_pool(x, weight, bias=None, stride=1, padding=0, relu=False):
     """conv2d, then 2×2 max pooling, then ReLU if relu=True, as one op.
     x (N, H, W, C), weight (OC, C, KH, KW), bias (OC,) -> (N, OH//2, OW//2, OC)."""
     inputs, stride, padding = conv_inputs("conv2d_pool", x, weight, bias, stride, padding)
-    return Conv2dPool.apply(*inputs, stride=stride, padding=padding, relu=bool(relu))
+    return FusedConv2dPool.apply(*inputs, stride=stride, padding=padding, relu=bool(relu))

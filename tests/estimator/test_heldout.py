@@ -175,3 +175,17 @@ def test_every_bound_has_a_rule_and_the_infonce_family_is_row_wise():
                                                                              "reinfonce"}
     with pytest.raises(ValueError, match="unknown scoring rule"):
         heldout.RowScores(np.zeros(3), np.zeros(3), 2, "all").value("nwj")
+
+
+def test_all_pairs_are_scored_up_to_the_budget_and_sampled_beyond_it():
+    """10 rows have 90 other pairs: a budget of 90 scores them all (9 a row), 89
+    samples 89 // 10 = 8 others a row, and one row's worth (10) samples one."""
+    critic = mm.SeparableCritic(2, 2, hidden=(4,), embed_dim=3, rng=0)
+    x = np.random.default_rng(0).standard_normal((10, 2))
+
+    def scored(budget):
+        rows = heldout.row_scores(critic, x, x, budget, np.random.default_rng(0))
+        return rows.pairs, rows.m
+    assert scored(10 * 9) == ("all", 9)
+    assert scored(10 * 9 - 1) == ("sampled", 8)
+    assert scored(10) == ("sampled", 1)

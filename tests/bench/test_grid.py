@@ -8,13 +8,9 @@ import numpy as np
 import pytest
 
 from bench import __main__ as bench_main
-from bench import cifar, onehot, runner
+from bench import cifar, cstar, onehot, runner
 from cifar_files import Killed, kill_after_checkpoint, write_cifar10
-
-
-def tiny(out, *extra, losses="mine,nwj"):
-    onehot.main(["--out", str(out), "--seed", "0", "--steps", "5", "--batch-size", "8",
-                 "--losses", losses, "--no-report", *extra])
+from grids import CIFAR_TINY, ckpt, tiny
 
 
 def files_under(root):
@@ -128,9 +124,6 @@ def test_task_shares_partition_the_grid(tmp_path, capsys):
 
 # ---- CIFAR checkpoints -----------------------------------------------------------------------
 
-TINY = ["--epochs", "3", "--batch-size", "20", "--seed", "0", "--no-report", "--losses", "mine"]
-
-
 def cut_after_first_epoch(monkeypatch):
     return kill_after_checkpoint(monkeypatch, cifar, 1)
 
@@ -140,21 +133,17 @@ def c10(tmp_path):
     return write_cifar10(str(tmp_path / "data"))
 
 
-def ckpt(out):
-    return os.path.join(out, "slb", "cifar10_sub10000_e3_b20", "mine", "seed0.ckpt.npz")
-
-
 def test_a_checkpoint_from_other_settings_is_refused_and_force_discards_it(c10, tmp_path,
                                                                            monkeypatch):
     out = str(tmp_path / "out")
     real = cut_after_first_epoch(monkeypatch)
     with pytest.raises(Killed):
-        cifar.main(["--data", c10, "--out", out, *TINY])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
     monkeypatch.setattr(cifar, "save_checkpoint", real)
     with pytest.raises(runner.BadInput, match=r"seed0.ckpt.npz: checkpoint made with other "
                                               r"settings: lr=0.001 there, 0.002 now"):
-        cifar.main(["--data", c10, "--out", out, *TINY, "--lr", "0.002"])
-    cifar.main(["--data", c10, "--out", out, *TINY, "--lr", "0.002", "--force"])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--lr", "0.002"])
+    cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--lr", "0.002", "--force"])
     with open(os.path.join(os.path.dirname(ckpt(out)), "seed0.json")) as f:
         run = json.load(f)
     assert run["config"]["lr"] == 0.002 and run["final"]["epochs_run"] == 3
@@ -165,19 +154,19 @@ def test_a_corrupt_checkpoint_is_named_and_force_recovers(c10, tmp_path, monkeyp
     out = str(tmp_path / "out")
     real = cut_after_first_epoch(monkeypatch)
     with pytest.raises(Killed):
-        cifar.main(["--data", c10, "--out", out, *TINY])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
     monkeypatch.setattr(cifar, "save_checkpoint", real)
     with open(ckpt(out), "r+b") as f:
         f.truncate(100)
     with pytest.raises(runner.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
-        cifar.main(["--data", c10, "--out", out, *TINY])
-    cifar.main(["--data", c10, "--out", out, *TINY, "--force"])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
+    cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--force"])
     assert not os.path.exists(ckpt(out))
 
 
 def test_a_kill_while_writing_a_checkpoint_keeps_the_previous_one(c10, tmp_path, monkeypatch):
     def run(out):
-        cifar.main(["--data", c10, "--out", out, *TINY])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
         with open(os.path.join(os.path.dirname(ckpt(out)), "seed0.json")) as f:
             return json.load(f)
 
@@ -251,14 +240,14 @@ def test_a_report_refuses_to_average_runs_made_with_other_settings(tmp_path):
 
 def test_a_report_refuses_an_unreadable_or_moved_run_file(tmp_path):
     tiny(tmp_path, losses="mine")
-    onehot.report(str(tmp_path), "onehot")                  # whole: reports
+    onehot.report(str(tmp_path))                  # whole: reports
     moved = tmp_path / "onehot/batch8/mine/seed3.json"
     os.rename(tmp_path / "onehot/batch8/mine/seed0.json", moved)
     with pytest.raises(runner.BadInput, match=r"seed3.json: the file says it is .*seed0.json"):
-        onehot.report(str(tmp_path), "onehot")
+        onehot.report(str(tmp_path))
     moved.write_text("{")
     with pytest.raises(runner.BadInput, match="seed3.json: unreadable run file"):
-        onehot.report(str(tmp_path), "onehot")
+        onehot.report(str(tmp_path))
 
 
 def test_list_says_what_each_run_file_holds(c10, tmp_path, monkeypatch, capsys):
@@ -280,8 +269,8 @@ def test_list_says_what_each_run_file_holds(c10, tmp_path, monkeypatch, capsys):
     out = str(tmp_path / "cifar")
     cut_after_first_epoch(monkeypatch)
     with pytest.raises(Killed):
-        cifar.main(["--data", c10, "--out", out, *TINY])
-    cifar.main(["--data", c10, "--out", out, *TINY, "--list"])
+        cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
+    cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--list"])
     assert "resumes after epoch 1" in capsys.readouterr().out
 
 
@@ -289,7 +278,7 @@ def one_hot_summary(out, common, *grids):
     """summary.md after running each grid (common options + its own)."""
     for grid in grids:
         onehot.main(["--out", str(out), "--no-report", *common, *grid])
-    onehot.report(str(out), "onehot")
+    onehot.report(str(out))
     return (out / "onehot" / "summary.md").read_text()
 
 
@@ -318,5 +307,5 @@ def test_option_values_may_start_with_a_minus(tmp_path, capsys):
     with pytest.raises(SystemExit):
         onehot.main(["--out", str(tmp_path), "--task", "-1/2", "--list"])
     assert "expected K/N with 0 <= K < N" in capsys.readouterr().err
-    onehot.main_cstar(["--out", str(tmp_path), "--targets", "-5", "--seed", "0", "--list"])
+    cstar.main(["--out", str(tmp_path), "--targets", "-5", "--seed", "0", "--list"])
     assert "target=-5" in capsys.readouterr().out

@@ -130,7 +130,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     import subprocess
     import sys
     import time
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parent = subprocess.Popen([sys.executable, "-m", "bench", "tasks", "--out", str(tmp_path),
                                "--samples", "2000", "--seeds", "20", "--jobs", "2",
                                "--losses", "mine", "--tasks", "normal-sparse-2x2-1nats",

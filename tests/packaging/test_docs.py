@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGES = ["README.md"] + sorted(os.path.relpath(p, ROOT)
                                for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
 
@@ -123,3 +123,29 @@ def test_readme_is_a_landing_page():
     assert readme.count("\n") <= 200
     # the autodiff example comes first, before any estimator detail
     assert readme.index("```python") < readme.index("minimi.estimate")
+
+
+def _tests_by_file():
+    """{file name: its test function names} for every test file under tests/."""
+    found = {}
+    for path in glob.glob(os.path.join(ROOT, "tests", "**", "test_*.py"), recursive=True):
+        text = open(path, encoding="utf-8").read()
+        found[os.path.basename(path)] = set(re.findall(r"^def (test_\w+)", text, re.M))
+    return found
+
+
+def test_every_test_the_docs_name_exists():
+    """`test_x.py::test_y` (and `::test_z` after it, for the same file) in the docs name
+    tests that exist: a refusal table whose test was renamed or moved says so here."""
+    tests = _tests_by_file()
+    named = 0
+    for page in PAGES:
+        text = open(os.path.join(ROOT, page), encoding="utf-8").read()
+        for cell in re.findall(r"`(?:tests/[\w/]*)?(test_\w+\.py)((?:::test_\w+)?)`((?:, `::test_\w+`)*)",
+                               text):
+            file, first, more = cell
+            assert file in tests, f"{page}: no test file {file}"
+            for name in re.findall(r"::(test_\w+)", first + more):
+                assert name in tests[file], f"{page}: {file} has no {name}"
+                named += 1
+    assert named >= 30

@@ -11,14 +11,14 @@ import sys
 import numpy as np
 import pytest
 from cifar_files import rewrite, write_cifar10
-from test_grid import TINY, ckpt, tiny
+from grids import CIFAR_TINY, ckpt, tiny
 
 import minimi as mm
 from bench import cifar, runner
 from minimi.data.cifar import CifarError, load_cifar
 from minimi.tools import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Planted:
@@ -109,7 +109,7 @@ def test_a_crafted_cifar_checkpoint_is_refused(tmp_path, how):
     with open(ckpt(out), "wb") as f:
         _object_npz(f, marker, how)
     with pytest.raises(runner.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
-        cifar.main(["--data", folder, "--out", out, *TINY])
+        cifar.main(["--data", folder, "--out", out, *CIFAR_TINY])
     assert not marker.exists()
 
 

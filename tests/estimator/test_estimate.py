@@ -13,7 +13,7 @@ from scipy.stats import norm
 import minimi
 from minimi import DataWarning, bounds
 from minimi.engine.files import dumps
-from minimi.estimator import heldout, recipe, samples
+from minimi.estimator import heldout, inputs, recipe
 from minimi.tools import cli
 
 
@@ -222,18 +222,18 @@ def test_training_stops_once_validation_stops_improving():
 def test_standard_marginals_centre_and_scale_the_training_columns():
     r = np.random.default_rng(8)
     train = r.normal([2.0, -1.0], [3.0, 0.5], (500, 2))
-    mapped = samples.Marginals("standard", train)(train)
+    mapped = inputs.Marginals("standard", train)(train)
     np.testing.assert_allclose(mapped.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(mapped.std(axis=0), 1.0, rtol=1e-12)
     constant = np.c_[train, np.full(500, 7.0)]          # no spread to divide by: zeros
-    np.testing.assert_array_equal(samples.Marginals("standard", constant)(constant)[:, 2], 0.0)
+    np.testing.assert_array_equal(inputs.Marginals("standard", constant)(constant)[:, 2], 0.0)
 
 
 def test_fifty_rows_are_the_least_an_estimate_takes():
     x, y = gaussian_pair(0.5, 2, 50, seed=1)
-    assert samples.check_pair(x, y)[0].shape == (50, 2)
+    assert inputs.check_pair(x, y)[0].shape == (50, 2)
     with pytest.raises(ValueError, match=r"49 rows are too few to estimate MI \(at least 50\)"):
-        samples.check_pair(x[:49], y[:49])
+        inputs.check_pair(x[:49], y[:49])
 
 
 def test_rank_marginals_make_the_estimate_invariant_to_monotone_maps():
@@ -575,3 +575,50 @@ def test_cli_rejects_a_non_integer_step_count(files, capsys):
     with pytest.raises(SystemExit) as exit_info:     # argparse: "invalid int value"
         cli.main(["estimate", files["x.npy"], files["y.csv"], "--steps", "2.5"])
     assert exit_info.value.code == 2 and "--steps" in capsys.readouterr().err
+
+
+def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
+    """The value stays finite while the objective goes NaN: still diverged."""
+    real_make, calls = bounds.make, []
+
+    def make(name, **params):
+        loss = real_make(name, **params)
+
+        def planted(scores, pairing=None, labels=None):
+            result = loss(scores, pairing, labels)
+            calls.append(1)
+            if len(calls) == 3:
+                result.objective = result.objective * float("nan")
+            return result
+        planted.params = loss.params
+        return planted
+    monkeypatch.setattr(recipe.bounds, "make", make)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    result = minimi.estimate(x, x + rng.standard_normal((200, 2)), steps=20, eval_every=5)
+    assert result.status == "diverged" and result.diverged_at_step == 3 and result.mi is None
+
+
+def test_the_untrained_reason_quotes_the_best_trained_score(monkeypatch):
+    monkeypatch.setitem(heldout.RULES, "infonce", "dv")          # scored the wrong way
+    r = np.random.default_rng(0)
+    x = r.standard_normal((400, 2))
+    result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",
+                             steps=300, eval_every=50)
+    assert result.status == "untrained"
+    trained = [v for _, v in result.validation[1:] if v is not None]
+    assert f"best trained {max(trained):.3f} nats" in result.reason
+    assert f"untrained {result.validation[0][1]:.3f}" in result.reason
+
+
+def test_rank_marginals_are_normal_scores_of_the_ranks():
+    """Mid-ranks (k + ½)/(n + 1) through the normal quantile: symmetric around 0 for a
+    symmetric sample, and the median maps to exactly 0."""
+    from minimi.estimator.inputs import Marginals
+    train = np.arange(1.0, 10.0)[:, None]                      # 1..9
+    mapped = Marginals("rank", train)(train)[:, 0]
+    assert mapped[4] == 0.0
+    np.testing.assert_allclose(mapped, -mapped[::-1], atol=1e-12)
+    from scipy.stats import norm
+    assert mapped[0] == pytest.approx(norm.ppf(1.0 / 10.0))   # rank 1 of 9: (0.5+0.5)/10
+    assert math.isfinite(mapped[-1])

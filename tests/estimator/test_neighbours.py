@@ -11,7 +11,7 @@ from scipy.special import digamma
 import minimi
 from minimi.engine.files import dumps
 from minimi.estimator import neighbours
-from minimi.estimator.samples import Marginals
+from minimi.estimator.inputs import Marginals
 
 
 def ksg_by_loops(x, y, k):

@@ -1,7 +1,7 @@
 """The engine's public surface refuses a bad argument where it is given, with an error
 that names the class or function, the argument and the value; what makes sense stays
 allowed. By subject: sizes, names, random generators, optimizers and their states,
-thresholds, tensors, checkpoints and the gradient check."""
+thresholds, tensors, checkpoints, the gradient check and the ops."""
 import numpy as np
 import pytest
 
@@ -250,3 +250,47 @@ def test_the_gradient_check_refuses_settings_that_would_pass_anything(call, erro
     with pytest.raises(error, match=message):
         call()
 
+
+# ---- ops, tensors of None, checkpoint files ------------------------------------------------
+
+@pytest.mark.parametrize("data", [[1.0, None], [[1.0, None], [2.0, 3.0]]])
+def test_a_tensor_of_none_is_refused_not_nan(data):
+    with pytest.raises(TypeError, match="Tensor: the data is not numbers"):
+        mm.Tensor(data)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x, w: mm.conv2d(x, w, stride=0), "conv2d: stride must be at least 1, got 0"),
+    (lambda x, w: mm.conv2d(x, w, padding=-1), "conv2d: padding must be at least 0, got -1"),
+    (lambda x, w: mm.conv2d(x, w, mm.Tensor(np.ones(2))),
+     r"conv2d: bias of shape \(2,\) for weight \(3, 2, 3, 3\): expected \(3,\)"),
+    (lambda x, w: mm.conv2d_pool(x, w, stride=1.5), "conv2d_pool: stride must be an integer"),
+    (lambda x, w: mm.max_pool2d(x, 0), "max_pool2d: kernel must be at least 1"),
+    (lambda x, w: mm.concatenate([x, x], axis=4),
+     r"concatenate: axis 4 is out of range for shapes \[\(1, 5, 5, 2\), \(1, 5, 5, 2\)\]"),
+    (lambda x, w: mm.concatenate([x, w], axis=0), r"concatenate: shapes .* do not match"),
+    (lambda x, w: mm.stack([x, x], axis=-6), "stack: axis -6 is out of range"),
+])
+def test_op_arguments_are_named(call, message):
+    x, w = mm.Tensor(np.ones((1, 5, 5, 2))), mm.Tensor(np.ones((3, 2, 3, 3)))
+    with pytest.raises(ValueError, match=message):
+        call(x, w)
+
+
+def test_module_load_checks_every_array_before_writing_any(tmp_path):
+    net = mm.MLP([3, 4, 2], rng=0)
+    before = net.state_dict()
+    state = {k: v + 1.0 for k, v in before.items()}
+    last = list(state)[-1]
+    state[last] = np.ones(7)                                   # the last one mis-shaped
+    np.savez(tmp_path / "bad.npz", **state)
+    with pytest.raises(ValueError, match=f"parameter '{last}' has shape"):
+        net.load(str(tmp_path / "bad.npz"))
+    for name, value in net.state_dict().items():                # nothing was overwritten
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_module_load_of_a_single_array_is_named(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(3))
+    with pytest.raises(ValueError, match=r"x.npy: not a readable .npz file \(a single array"):
+        mm.Linear(2, 2).load(str(tmp_path / "x.npy"))

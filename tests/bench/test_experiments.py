@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import gaussian, onehot, report, runner
+from bench import cstar, gaussian, onehot, report, runner
 
 RUN_KEYS = set(runner.RUN_KEYS)
 
@@ -134,7 +134,7 @@ def test_report_rebuilds_summaries_and_figures_from_the_files(tmp_path):
 
 
 def test_cstar_figure_is_a_png_of_the_expected_size(tmp_path):
-    onehot.main_cstar(["--out", str(tmp_path), "--seed", "0", "--steps", "20",
+    cstar.main(["--out", str(tmp_path), "--seed", "0", "--steps", "20",
                        "--targets", "-2,2"])  # a value that starts with '-', as users type it
     image = Image.open(tmp_path / "cstar/cstar.png")
     assert image.format == "PNG" and image.size == (2 * 330, 280 + 30)
@@ -155,7 +155,7 @@ def test_loss_lists_with_several_parameters():
 @pytest.mark.slow
 def test_remine_pins_its_second_term_and_estimates_log16(tmp_path):
     """The one real statistical check: batch 100, 1500 steps, λ = 0.1, C = 2."""
-    onehot.main_cstar(["--out", str(tmp_path), "--seed", "0", "--targets", "2",
+    cstar.main(["--out", str(tmp_path), "--seed", "0", "--targets", "2",
                        "--steps", "1500", "--no-report"])
     run = load(tmp_path / "cstar/batch100/remine_lam=0.1_target=2/seed0.json")
     values, second = run["curves"]["value"][-200:], run["curves"]["second"][-200:]
@@ -186,7 +186,7 @@ def test_the_paper_profiles_run_the_papers_settings(tmp_path, capsys):
     onehot.main(["--out", str(tmp_path), "--profile", "paper", "--losses", "mine", "--list"])
     listing = capsys.readouterr().out
     assert listing.startswith("onehot: 10 runs") and "batch32 mine seed4" in listing
-    onehot.main_cstar(["--out", str(tmp_path), "--profile", "paper", "--list"])
+    cstar.main(["--out", str(tmp_path), "--profile", "paper", "--list"])
     assert capsys.readouterr().out.startswith("cstar: 25 runs")
     gaussian.main(["--out", str(tmp_path), "--profile", "paper", "--losses", "mine", "--list"])
     listing = capsys.readouterr().out
@@ -195,3 +195,27 @@ def test_the_paper_profiles_run_the_papers_settings(tmp_path, capsys):
     assert listing.startswith("gaussian: 5 runs")
     assert onehot.PROFILES["onehot"]["paper"] == (5, 3000)          # (seeds, steps)
     assert onehot.PROFILES["cstar"]["paper"] == (5, 1500)
+
+
+def test_the_staircase_levels_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        gaussian.main(["--levels", "2,0,4", "--list"])
+    assert "--levels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lam", ["-1", "nan"])
+def test_onehot_lam_must_be_finite_and_not_negative(lam, capsys):
+    with pytest.raises(SystemExit):
+        onehot.main(["--lam", lam, "--list"])
+    assert "--lam: must be a finite number" in capsys.readouterr().err
+
+
+def test_onehot_logs_the_support_outputs_min_mean_max(tmp_path):
+    onehot.main(["--out", str(tmp_path), "--steps", "30", "--seed", "0", "--batch-size", "16",
+                 "--losses", "remine", "--no-report"])
+    with open(tmp_path / "onehot/batch16/remine/seed0.json") as f:
+        curves = json.load(f)["curves"]
+    for part in ("on", "off"):
+        low, mean, high = (np.array(curves[f"{part}_{k}"]) for k in ("min", "mean", "max"))
+        assert (low <= mean + 1e-6).all() and (mean <= high + 1e-6).all()
+        assert (high - low).max() > 0

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RANKS = {"minimi.engine": 0, "minimi.bounds": 1, "minimi.critics": 1, "minimi.data": 1,
          "minimi.estimator": 2, "minimi.tools": 3, "minimi": 4}
 
@@ -21,7 +21,7 @@ def rank(module):
     for n in range(len(parts), 0, -1):
         if ".".join(parts[:n]) in RANKS:
             return ".".join(parts[:n]), RANKS[".".join(parts[:n])]
-    raise AssertionError(f"{module}: in no layer of tests/test_layers.py")
+    raise AssertionError(f"{module}: in no layer of tests/packaging/test_layers.py")
 
 
 def modules():

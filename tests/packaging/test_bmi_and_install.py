@@ -14,7 +14,7 @@ import pytest
 
 from minimi.tools import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # bmi reads only the number: no subsamples for the interval (its flag is accepted)
 FAST = ["--steps", "3000", "--eval-every", "25", "--patience", "4", "--hidden", "32",
         "--subsamples", "1"]
@@ -193,7 +193,7 @@ print(json.dumps({"truth": task.mutual_information,
 @pytest.mark.slow
 def test_minimi_runs_under_the_released_bmi(tmp_path):
     """bmi 0.1.3's own harness (run_estimator) on its own task, with minimi as a Python
-    estimator object (as an external command: tests/test_bench_bmi.py)."""
+    estimator object (as an external command: tests/bench/test_bench_bmi.py)."""
     from bench import bmi_env
     try:
         python = bmi_env.BMI.ensure()

@@ -23,10 +23,10 @@ def test_sections_time_ops_and_phases_only_inside_the_block():
     phases = {"gemm", "im2col", "col2im", "pooling"}
     assert phases <= set(seconds) and all(seconds[p] > 0 for p in phases)
     ops = {name for name in seconds if "." in name}
-    assert {"Conv2dPool.forward", "Conv2dPool.backward", "Linear.forward",
+    assert {"FusedConv2dPool.forward", "FusedConv2dPool.backward", "Linear.forward",
             "Linear.backward"} <= ops
     # the phases lie inside their op's time
-    conv = seconds["Conv2dPool.forward"] + seconds["Conv2dPool.backward"]
+    conv = seconds["FusedConv2dPool.forward"] + seconds["FusedConv2dPool.backward"]
     assert sum(seconds[p] for p in phases) <= conv
     # afterwards nothing is wrapped and the engine times nothing
     assert tensor.timer is None
