@@ -34,7 +34,7 @@ def main(argv=None):
         print(f"unknown benchmark {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module, function, _ = BENCHMARKS[argv[0]]
-    from .runner import BadInput
+    from .grid.commandline import BadInput
     try:
         getattr(importlib.import_module(f"bench.{module}"), function)(argv[1:])
     except BadInput as error:  # found before any training: say it plainly

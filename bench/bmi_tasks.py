@@ -36,9 +36,11 @@ import time
 
 import numpy as np
 
+from minimi.engine.files import write_json
 from minimi.tools.plot import PALETTE, Figure
 
-from . import bmi_env, mist_command, runner
+from . import bmi_env, mist_command
+from .grid import commandline, planning, records, summaries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
@@ -92,42 +94,42 @@ def catalogue(python):
     with tempfile.TemporaryDirectory(prefix="minimi-bmi-") as folder:
         (tasks,) = list(_results(_worker(python, "--catalogue", folder), folder))
     tasks = {t["task"]: t for t in tasks}
-    runner.write_json(kept, tasks)
+    write_json(kept, tasks)
     return tasks
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench bmi", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, None, tuple(PROFILES), losses=False)
+    commandline.common_arguments(parser, None, tuple(PROFILES), losses=False)
     parser.add_argument("--estimators", help=f"comma-separated, of {', '.join(ESTIMATORS)} "
                                              "(default: the profile's)")
     parser.add_argument("--tasks", help="comma-separated bmi task ids (default: the profile's; "
                                         "--list shows the grid)")
-    parser.add_argument("--samples", type=runner.size_list,
+    parser.add_argument("--samples", type=commandline.size_list,
                         help="rows per sample, one or more sizes (default: 5000 quick, "
                              "5000,10000 full)")
     parser.add_argument("--minimi-options", default="", metavar="'OPTIONS'",
                         help="options for `python -m minimi bmi`, e.g. '--bound infonce' "
                              "(default: none, minimi's defaults)")
-    args = runner.parse_args(parser, argv)
+    args = commandline.parse_args(parser, argv)
     task_ids, default_seeds, default_samples, default_estimators = PROFILES[args.profile]
     estimators = args.estimators.split(",") if args.estimators else list(default_estimators)
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown:
-        raise runner.BadInput(f"--estimators: unknown {', '.join(unknown)}; known: "
-                              f"{', '.join(ESTIMATORS)}")
+        raise commandline.BadInput(f"--estimators: unknown {', '.join(unknown)}; known: "
+                                   f"{', '.join(ESTIMATORS)}")
     sizes = args.samples or default_samples
     if "minimi" in estimators and min(sizes) < 50:
-        raise runner.BadInput(f"--samples: minimi needs at least 50 rows, got {min(sizes)}")
+        raise commandline.BadInput(f"--samples: minimi needs at least 50 rows, got {min(sizes)}")
     options, settings = minimi_options(args.minimi_options)
-    seeds = runner.seeds_from(args, default_seeds)
-    runner.check_out(args.out, create=not args.list)
+    seeds = commandline.seeds_from(args, default_seeds)
+    planning.check_out(args.out, create=not args.list)
     try:
         python = bmi_env.BMI.ensure(log=lambda text: print(f"bmi: {text}", file=sys.stderr))
     except RuntimeError as error:
-        raise runner.BadInput(f"the released bmi is needed and cannot be installed here: "
-                              f"{error}") from None
+        raise commandline.BadInput(f"the released bmi is needed and cannot be installed here: "
+                                   f"{error}") from None
     torch_mist, notes = None, []
     if "torch-mist" in estimators and not args.list:
         try:
@@ -135,8 +137,8 @@ def main(argv=None):
                 log=lambda text: print(f"bmi: {text}", file=sys.stderr))
         except RuntimeError as error:
             if args.estimators:           # asked for by name: an error, before any run
-                raise runner.BadInput(f"--estimators torch-mist: it cannot be installed "
-                                      f"here: {error}") from None
+                raise commandline.BadInput(f"--estimators torch-mist: it cannot be installed "
+                                           f"here: {error}") from None
             estimators.remove("torch-mist")
             notes.append(f"torch-mist is left out: it cannot be installed here ({error})")
             print(f"bmi: {notes[-1]}", file=sys.stderr)
@@ -144,8 +146,8 @@ def main(argv=None):
     wanted = args.tasks.split(",") if args.tasks else list(task_ids or known)
     unknown = [t for t in wanted if t not in known]
     if unknown:
-        raise runner.BadInput(f"--tasks: not a bmi task: {', '.join(unknown)}; bmi's tasks: "
-                              f"{', '.join(known)}")
+        raise commandline.BadInput(f"--tasks: not a bmi task: {', '.join(unknown)}; bmi's tasks: "
+                                   f"{', '.join(known)}")
     grid = [(f"{task}_n{samples}", name, {}, seed,
              {"task": task, "dims": known[task]["dims"], "truth": known[task]["truth"],
               "samples": samples, "estimator": name, "profile": args.profile, "bmi": "0.1.3",
@@ -153,7 +155,7 @@ def main(argv=None):
               OTHERS_SETTINGS.get(name, BMI_DEFAULTS),
               "options": options if name == "minimi" else []})
             for samples in sizes for task in wanted for seed in seeds for name in estimators]
-    todo = runner.plan(args.out, "bmi", grid, args)
+    todo = planning.plan(args.out, "bmi", grid, args)
     if args.list:
         return
     print(f"bmi: profile {args.profile}, {len(wanted)} tasks x {len(estimators)} estimators x "
@@ -176,16 +178,16 @@ def minimi_options(text):
     options = shlex.split(text)
     own = [o.split("=")[0] for o in options if o.split("=")[0] in OWN_OPTIONS]
     if own:
-        raise runner.BadInput(f"--minimi-options: {own[0]} is set by the bench itself")
+        raise commandline.BadInput(f"--minimi-options: {own[0]} is set by the bench itself")
     try:
         parsed = cli.bmi_parser().parse_args(["sample.csv", "1", "1", *options])
         settings = cli.estimator_settings(parsed).check()
     except SystemExit:
-        raise runner.BadInput(f"--minimi-options {text!r}: not options of `python -m minimi "
-                              "bmi` (its --help lists them)") from None
+        raise commandline.BadInput(f"--minimi-options {text!r}: not options of `python -m minimi "
+                                   "bmi` (its --help lists them)") from None
     except ValueError as error:
-        raise runner.BadInput(f"--minimi-options {text!r}: {error}") from None
-    return options, runner.settings_record(settings)
+        raise commandline.BadInput(f"--minimi-options {text!r}: {error}") from None
+    return options, planning.settings_record(settings)
 
 
 def run_grid(python, todo, torch_mist=None):
@@ -207,11 +209,11 @@ def run_grid(python, todo, torch_mist=None):
         for done, line in enumerate(_results(worker, folder), start=1):
             planned = todo[line["key"]]
             final = final_of(line, planned.config["truth"])
-            run = runner.Run(planned, steps=1)
+            run = records.Run(planned, steps=1)
             run.status = "ok" if final["success"] else "failed"
             run.finish(final)
             elapsed = time.perf_counter() - start
-            print(f"[bmi {planned.label}] {runner.shown(final['mi'])} (truth "
+            print(f"[bmi {planned.label}] {records.shown(final['mi'])} (truth "
                   f"{final['truth']:.3f}{', flagged' if final['flagged'] else ''}"
                   f"{'' if final['success'] else ', failed: ' + final['message'][:80]}) "
                   f"{final['seconds'] or 0:.1f} s; {done}/{len(todo)} runs, "
@@ -224,14 +226,14 @@ def final_of(line, truth):
     commands their --result: minimi's flags and interval, and for both the seconds
     the estimate took in its own process (bmi's time includes starting it)."""
     run, kept = line["run"], line["command_result"] or {}
-    mi = runner.finite_or_none(run["mi_estimate"]) if run["success"] else None
+    mi = records.finite_or_none(run["mi_estimate"]) if run["success"] else None
     info = run["additional_information"]
     message = info.get("error", "") + (" " + info["subprocess_output"]
                                        if "subprocess_output" in info else "")
     return {"mi": mi, "truth": truth, "error": None if mi is None else mi - truth,
             "success": bool(run["success"]) and mi is not None, "message": message.strip(),
-            "seconds": runner.finite_or_none(kept.get("elapsed_s", run["time_in_seconds"])),
-            "harness_seconds": runner.finite_or_none(run["time_in_seconds"]),
+            "seconds": records.finite_or_none(kept.get("elapsed_s", run["time_in_seconds"])),
+            "harness_seconds": records.finite_or_none(run["time_in_seconds"]),
             "flagged": bool(kept.get("flagged")), "flag_reasons": kept.get("flag_reasons", []),
             "ci": kept.get("ci"), "minimi_status": kept.get("status")}
 
@@ -239,7 +241,7 @@ def final_of(line, truth):
 # ---- summary and figure ---------------------------------------------------------------------
 
 def report(out, notes=()):
-    runs = runner.runs_to_report(out, "bmi")
+    runs = summaries.runs_to_report(out, "bmi")
     if not runs:
         return None
     lines = ["# minimi beside bmi's estimators, on bmi's tasks", "",
@@ -255,7 +257,7 @@ def report(out, notes=()):
         group = [r for r in runs if r["config"]["samples"] == samples]
         lines += table(group, samples)
         figures.append(figure(group, out, samples))
-    return runner.write_summary(out, "bmi", lines, runs, figures)
+    return summaries.write_summary(out, "bmi", lines, runs, figures)
 
 
 def _estimators(runs):
@@ -268,7 +270,7 @@ def _cell(runs):
     failed = len(runs) - len(errors)
     if not errors:
         return "✗"
-    text = runner.mean_error_text(errors, 3)
+    text = summaries.mean_error_text(errors, 3)
     flagged = sum(1 for r in runs if r["final"]["flagged"])
     return text + (" ⚑" * min(flagged, 1)) + (f" ✗{failed}" if failed else "")
 
@@ -279,15 +281,15 @@ def table(runs, samples):
     tasks = sorted({r["config"]["task"] for r in runs},
                    key=lambda t: (min(r["config"]["dims"][0] for r in runs
                                       if r["config"]["task"] == t), t))
-    by = runner.by_task(runs)
-    lines = [f"## {samples} samples", ""] + runner.task_rows(runs, by, tasks, names, _cell)
-    lines += ["", f"| estimator | {' | '.join(runner.ERROR_HEADERS)} | "
+    by = summaries.by_task(runs)
+    lines = [f"## {samples} samples", ""] + summaries.task_rows(runs, by, tasks, names, _cell)
+    lines += ["", f"| estimator | {' | '.join(summaries.ERROR_HEADERS)} | "
                   "runs failed | runs flagged | median s per estimate |", "|---" * 7 + "|"]
     for name in names:
         mine = [r for r in runs if r["loss"] == name]
         seconds = [r["final"]["seconds"] for r in mine if r["final"]["seconds"] is not None]
         lines.append(
-            f"| {name} | {' | '.join(runner.error_columns(by, tasks, name))} | "
+            f"| {name} | {' | '.join(summaries.error_columns(by, tasks, name))} | "
             f"{sum(1 for r in mine if r['final']['error'] is None)}/{len(mine)} | "
             f"{sum(1 for r in mine if r['final']['flagged'])}/{len(mine)} | "
             f"{f'{np.median(seconds):.1f}' if seconds else '—'} |")

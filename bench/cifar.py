@@ -25,8 +25,8 @@ from minimi import bounds
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_device_float
 from minimi.engine.files import dumps, write_atomic
 
-from . import runner
 from .cifar_report import GRID, lambda_figure, report
+from .grid import commandline, planning, records
 
 ORIGINALS = list(bounds.ORIGINALS)
 # docs/method.md §2: every benchmark also runs renwj with the authors' C = 0 as its own row
@@ -176,8 +176,8 @@ def train(run, data, benchmark, name, params, seed, epochs, batch_size, lr, trai
         save_checkpoint(checkpoint, model, opt, rng, state, run.config)
         rate = seen / (time.perf_counter() - start)
         left = (epochs - epoch - 1) * per_epoch * batch_size / rate if rate else float("nan")
-        last = {k: runner.shown(v[-1]) for k, v in state["epochs"].items()}
-        log(f"[{benchmark} {runner.loss_label(name, params)} seed{seed}] epoch "
+        last = {k: records.shown(v[-1]) for k, v in state["epochs"].items()}
+        log(f"[{benchmark} {commandline.loss_label(name, params)} seed{seed}] epoch "
             f"{epoch + 1}/{epochs}: objective {last['objective']}, MI {last['mi']}, batch "
             f"accuracy {last['accuracy']}, {rate:.0f} images/s, {left:.0f}s left")
     return finish(run, model, data, train_idx, benchmark, name, params, state, diverged=False)
@@ -213,7 +213,7 @@ def save_checkpoint(path, model, opt, rng, state, config):
 
 
 def resume(path, model, opt, rng):
-    arrays, state = runner.read_checkpoint(path)
+    arrays, state = planning.read_checkpoint(path)
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")},
                           source=f"checkpoint {path}")
     opt.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("adam/")})
@@ -234,16 +234,16 @@ def check_checkpoints(todo, force):
             os.remove(path)
             continue
         try:
-            _, state = runner.read_checkpoint(path)
-        except runner.BadInput as error:
+            _, state = planning.read_checkpoint(path)
+        except commandline.BadInput as error:
             problems.append(str(error))
             continue
-        differ = runner.config_differences(state.get("config", {}), planned.config)
+        differ = planning.config_differences(state.get("config", {}), planned.config)
         if differ:
             problems.append(f"{path}: checkpoint made with other settings: "
-                            f"{runner.differences_text(differ)}; --force starts the run afresh")
+                            f"{planning.differences_text(differ)}; --force starts the run afresh")
     if problems:
-        raise runner.BadInput("\n".join(problems))
+        raise commandline.BadInput("\n".join(problems))
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -262,36 +262,36 @@ def main(argv=None, experiment="slb"):
     benchmark, default_losses, default_lams = EXPERIMENTS[experiment]
     parser = argparse.ArgumentParser(prog=f"python -m bench {experiment}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, default_losses)
+    commandline.common_arguments(parser, default_losses)
     parser.add_argument("--data", default=os.environ.get("MINIMI_DATA"),
                         help="CIFAR folder or its parent (default: $MINIMI_DATA)")
     parser.add_argument("--dataset", choices=("cifar10", "cifar100"), default="cifar10")
     parser.add_argument("--labels", choices=("fine", "coarse"), default="fine",
                         help="CIFAR-100 label set (default: fine)")
-    parser.add_argument("--epochs", type=runner.positive(int))
-    parser.add_argument("--batch-size", type=runner.positive(int))
-    parser.add_argument("--lr", type=runner.positive(float), default=1e-3)
+    parser.add_argument("--epochs", type=commandline.positive(int))
+    parser.add_argument("--batch-size", type=commandline.positive(int))
+    parser.add_argument("--lr", type=commandline.positive(float), default=1e-3)
     lam_default = ",".join(f"{v:g}" for v in default_lams) if default_lams else \
         "0.1,0.01,0.001 in the paper profile, 0.01 quick"
-    parser.add_argument("--lam", type=runner.number_list,
+    parser.add_argument("--lam", type=commandline.number_list,
                         help=f"λ for the regularized losses: one value or a grid "
                              f"(default: {lam_default})")
-    parser.add_argument("--train-subset", type=runner.non_negative_int,
+    parser.add_argument("--train-subset", type=commandline.non_negative_int,
                         help="train on a class-balanced subset of N images, 0 for all "
                              "(default: 10000 quick, all paper)")
     parser.add_argument("--device", choices=("cpu", "gpu"), help="default: $MINIMI_DEVICE or cpu")
-    args = runner.parse_args(parser, argv)
+    args = commandline.parse_args(parser, argv)
     if args.lam and min(args.lam) < 0:
         parser.error(f"--lam: λ must be ≥ 0, got {min(args.lam):g}")
-    runner.check_out(args.out, create=False)  # made once the data and sizes are checked
+    planning.check_out(args.out, create=False)  # made once the data and sizes are checked
     if args.device:
         mm.backend.use_device(args.device)
     if not args.data:
-        raise runner.BadInput(f"no --data. {HOW_TO_GET}")
+        raise commandline.BadInput(f"no --data. {HOW_TO_GET}")
     try:
         data = load_cifar(args.data, args.dataset, args.labels)
     except (CifarError, ValueError) as error:
-        raise runner.BadInput(str(error)) from None
+        raise commandline.BadInput(str(error)) from None
     paper = args.profile == "paper"
     epochs_default, batch_default = PAPER[(benchmark, args.dataset)] if paper else \
         (QUICK["epochs"], QUICK["batch_size"])
@@ -300,15 +300,15 @@ def main(argv=None, experiment="slb"):
         (0 if paper else QUICK["train_subset"])
     images = min(subset, len(data.train_labels)) if subset else len(data.train_labels)
     if batch_size > images:
-        raise runner.BadInput(f"--batch-size {batch_size} is larger than the {images} training "
-                              "images (lower it, or raise --train-subset)")
+        raise commandline.BadInput(f"--batch-size {batch_size} is larger than the {images} "
+                                   "training images (lower it, or raise --train-subset)")
     if benchmark == "clb" and batch_size < 2:
-        raise runner.BadInput("--batch-size: the contrastive benchmark needs at least 2 images "
-                              "per batch (pairs of them are the samples)")
+        raise commandline.BadInput("--batch-size: the contrastive benchmark needs at least 2 "
+                                   "images per batch (pairs of them are the samples)")
     lams = args.lam or default_lams or (LAMBDAS if paper else QUICK["lams"])
-    seeds = runner.seeds_from(args, 5 if paper else QUICK["seeds"])
+    seeds = commandline.seeds_from(args, 5 if paper else QUICK["seeds"])
     losses = []
-    for name, params in runner.parse_losses(args.losses):
+    for name, params in commandline.parse_losses(args.losses):
         if "lam" in bounds.parameters(name) and "lam" not in params:
             losses += [(name, {**params, "lam": lam}) for lam in lams]
         else:
@@ -322,7 +322,7 @@ def main(argv=None, experiment="slb"):
               "network": "SmallCNN", "profile": args.profile,
               "params": bounds.make(name, **params).params})
             for name, params in losses for seed in seeds]
-    todo = runner.plan(args.out, experiment, grid, args)  # makes --out, after every check
+    todo = planning.plan(args.out, experiment, grid, args)  # makes --out, after every check
     if args.list:
         return
     check_checkpoints(todo, args.force)
@@ -330,7 +330,7 @@ def main(argv=None, experiment="slb"):
           f"{batch_size}, train subset {subset or 'all'}, Adam lr {args.lr} (setting {setting}): "
           f"{len(todo)} of {len(grid)} runs to do")
     for planned in todo:
-        run = runner.Run(planned, steps=epochs * (images // batch_size))
+        run = records.Run(planned, steps=epochs * (images // batch_size))
         checkpoint = planned.checkpoint
         run.finish(train(run, data, benchmark, planned.name, planned.params, planned.seed,
                          epochs, batch_size, args.lr, subset, checkpoint))

@@ -11,8 +11,8 @@ from scipy import stats
 from minimi import bounds
 from minimi.tools.plot import PALETTE, Figure
 
-from . import runner
-from .runner import finite_mean
+from .grid import commandline, records, summaries
+from .grid.summaries import finite_mean
 
 ORIGINALS = list(bounds.ORIGINALS)
 GRID = (0.1, 0.01, 0.001)  # docs/method.md §3: Table 2 chooses λ from this grid only
@@ -70,7 +70,7 @@ def compare(a, b, target=None):
 
 
 def report(out, benchmark):
-    runs = runner.runs_to_report(out, benchmark)
+    runs = summaries.runs_to_report(out, benchmark)
     if not runs:
         return None
     lines = [f"# {'Supervised' if benchmark == 'slb' else 'Contrastive'} learning benchmark "
@@ -86,7 +86,7 @@ def report(out, benchmark):
              "numbers (Table 2).", ""]
     for setting in sorted({r["setting"] for r in runs}):
         lines += _table(benchmark, setting, [r for r in runs if r["setting"] == setting])
-    return runner.write_summary(out, benchmark, lines, runs)
+    return summaries.write_summary(out, benchmark, lines, runs)
 
 
 def _table(benchmark, setting, runs):
@@ -138,12 +138,12 @@ def _table(benchmark, setting, runs):
         if mi is None:
             continue
         shown.add((spec[0], lam, spec[1]))
-        label = runner.loss_label(spec[0], {"target": spec[1]})
+        label = commandline.loss_label(spec[0], {"target": spec[1]})
         lines.append(f"| {label} | | {_text(mi, diverged=div, seeds=n)} | | "
                      f"{_text(acc, diverged=div, seeds=n)} | {'—' if lam is None else f'{lam:g}'}"
                      " | | |")
     diverged = [f"{r['loss']} seed {r['seed']} at step {r['diverged_at_step']} (last finite "
-                f"weights: accuracy {runner.shown(r['final'].get('last_finite_test_accuracy'))})"
+                f"weights: accuracy {records.shown(r['final'].get('last_finite_test_accuracy'))})"
                 for r in runs if r["status"] == "diverged"]
     lines += ["", "Diverged runs: " + ("; ".join(diverged) if diverged else "none") + "."]
     others = sorted({r["loss"] for key, group in by_loss.items() if key not in shown
@@ -156,15 +156,15 @@ def _table(benchmark, setting, runs):
 
 def spec_without_lam(run):
     """The loss spec a λ-grid line stands for: 'renwj:target=0' for every λ."""
-    return runner.loss_label(run["loss_name"], {k: v for k, v in run["loss_params"].items()
-                                                 if k != "lam"})
+    return commandline.loss_label(run["loss_name"], {k: v for k, v in run["loss_params"].items()
+                                                     if k != "lam"})
 
 
 def lambda_figure(out):
     """Fig. 6: MI and test accuracy of CLB against λ, a row of panels per setting
     (data set), a line per loss spec (renwj and renwj:target=0 apart)."""
     # a log axis: λ = 0 (allowed, but not a point of this figure) is left out
-    runs = [r for r in runner.load_runs(out, "lambda") if (r["loss_params"].get("lam") or 0) > 0]
+    runs = [r for r in summaries.load_runs(out, "lambda") if (r["loss_params"].get("lam") or 0) > 0]
     if not runs:
         print(f"lambda: no runs under {out}/lambda")
         return None

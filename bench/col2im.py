@@ -12,9 +12,9 @@ import argparse
 import numpy as np
 
 from minimi import backend
+from minimi.engine.files import write_json
 from minimi.engine.ops import fast_conv
 
-from .runner import write_json
 from .timing import machine, median_ms
 
 # (name, NHWC input) of the SmallCNN's 3x3 convolutions (padding 1) at batch 128

@@ -6,26 +6,26 @@ bench/onehot.py, with its grid and training.
 """
 from minimi.tools.plot import Figure
 
-from . import runner
+from .grid import commandline, summaries
 from .onehot import TRUE_MI, arguments, by, first_seed, mean_sd, run_grid, ylim
 
 
 def main(argv=None):
     parser = arguments("cstar", "remine:lam=0.1", [100], "batch size (default: 100)")
-    parser.add_argument("--targets", type=runner.number_list, default=[-5, -2, 0, 2, 5],
+    parser.add_argument("--targets", type=commandline.number_list, default=[-5, -2, 0, 2, 5],
                         help="values of C (default: -5,-2,0,2,5)")
-    args = runner.parse_args(parser, argv)
-    losses = [(n, {**p, "target": float(c)}) for n, p in runner.parse_losses(args.losses)
+    args = commandline.parse_args(parser, argv)
+    losses = [(n, {**p, "target": float(c)}) for n, p in commandline.parse_losses(args.losses)
               for c in args.targets]
     run_grid(args, "cstar", losses, report)
 
 
 def report(out):
     """summary.md and the figure from the run files alone."""
-    runs = runner.runs_to_report(out, "cstar")
+    runs = summaries.runs_to_report(out, "cstar")
     if not runs:
         return None
-    return runner.write_summary(out, "cstar", _summary(runs), runs, _figures(runs, out))
+    return summaries.write_summary(out, "cstar", _summary(runs), runs, _figures(runs, out))
 
 
 def _summary(runs):

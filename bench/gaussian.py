@@ -18,7 +18,7 @@ import minimi as mm
 from minimi import bounds
 from minimi.tools.plot import Figure, ema
 
-from . import runner
+from .grid import commandline, planning, records, summaries
 
 DIM = 20
 ALL_LOSSES = ("mine,smile,infonce,nwj,tuba,js,remine,resmile,reinfonce,renwj,retuba,rejs,"
@@ -88,27 +88,27 @@ def level_stats(curves, levels, steps_per_level):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench gaussian", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, ALL_LOSSES)
+    commandline.common_arguments(parser, ALL_LOSSES)
     parser.add_argument("--critic", choices=("concat", "separable"),
                         help="critic (default: concat in both profiles)")
-    parser.add_argument("--levels", type=runner.positive_list, default=[2, 4, 6, 8, 10],
+    parser.add_argument("--levels", type=commandline.positive_list, default=[2, 4, 6, 8, 10],
                         help="true MI of each level, nats (default: 2,4,6,8,10)")
-    parser.add_argument("--steps-per-level", type=runner.positive(int),
+    parser.add_argument("--steps-per-level", type=commandline.positive(int),
                         help="steps per level (default: 4000 paper, 1000 quick)")
-    parser.add_argument("--batch-size", type=runner.positive(int), default=64)
-    parser.add_argument("--hidden", type=runner.size_list,
+    parser.add_argument("--batch-size", type=commandline.positive(int), default=64)
+    parser.add_argument("--hidden", type=commandline.size_list,
                         help="hidden layer sizes, e.g. 256,256 "
-                                         "(default: 256,256 paper, 128,128 quick)")
-    parser.add_argument("--lr", type=runner.positive(float), default=5e-4)
-    args = runner.parse_args(parser, argv)
+                        "(default: 256,256 paper, 128,128 quick)")
+    parser.add_argument("--lr", type=commandline.positive(float), default=5e-4)
+    args = commandline.parse_args(parser, argv)
     critic, hidden, steps_per_level, default_seeds = PROFILES[args.profile]
     critic = args.critic or critic
     hidden = tuple(args.hidden or hidden)
     if args.batch_size < 2:
         parser.error("--batch-size: at least 2 (a batch of 1 has no marginal pairs)")
     steps_per_level = args.steps_per_level or steps_per_level
-    losses = runner.parse_losses(args.losses)
-    seeds = runner.seeds_from(args, default_seeds)
+    losses = commandline.parse_losses(args.losses)
+    seeds = commandline.seeds_from(args, default_seeds)
     setting = (f"{critic}_h{'x'.join(map(str, hidden))}_b{args.batch_size}_"
                f"{steps_per_level}steps")
     steps = steps_per_level * len(args.levels)
@@ -118,7 +118,7 @@ def main(argv=None):
               "optimizer": "adam", "profile": args.profile,
               "params": bounds.make(name, **params).params})
             for name, params in losses for seed in seeds]
-    todo = runner.plan(args.out, "gaussian", grid, args)
+    todo = planning.plan(args.out, "gaussian", grid, args)
     if args.list:
         return
     print(f"gaussian: profile {args.profile}: {critic} critic {DIM}->{'->'.join(map(str, hidden))}"
@@ -126,7 +126,7 @@ def main(argv=None):
           f"{len(losses)} losses x seeds {seeds} (setting {setting}): {len(todo)} of "
           f"{len(grid)} runs to do")
     for planned in todo:
-        run = runner.Run(planned, steps, progress_every=max(steps_per_level // 2, 1))
+        run = records.Run(planned, steps, progress_every=max(steps_per_level // 2, 1))
         run.finish(train(run, planned.name, planned.params, planned.seed, critic, hidden,
                          args.levels, steps_per_level, args.batch_size, args.lr))
     if not args.no_report:
@@ -136,7 +136,7 @@ def main(argv=None):
 # ---- summary and figure ---------------------------------------------------------------------
 
 def report(out):
-    runs = runner.runs_to_report(out, "gaussian")
+    runs = summaries.runs_to_report(out, "gaussian")
     if not runs:
         return None
     lines = ["# 20-D Gaussian staircase (paper Fig. 7)", ""]
@@ -145,7 +145,7 @@ def report(out):
         group = [r for r in runs if r["setting"] == setting]
         lines += _table(setting, group)
         figures.append(_figure(setting, group, out))
-    return runner.write_summary(out, "gaussian", lines, runs, figures)
+    return summaries.write_summary(out, "gaussian", lines, runs, figures)
 
 
 def _table(setting, runs):
@@ -177,7 +177,7 @@ def _table(setting, runs):
             diverged = [f"seed {r['seed']} at step {r['diverged_at_step']}" for r in group
                         if r["status"] == "diverged"]
             status = ("diverged: " + "; ".join(diverged) if diverged else "ok") + \
-                runner.seeds_note(runs, setting, loss)
+                summaries.seeds_note(runs, setting, loss)
             lines.append(f"| {loss} | " + " | ".join(cells) + f" | {status} |")
         lines.append("")
     return lines

@@ -18,7 +18,7 @@ import minimi as mm
 from minimi import bounds
 from minimi.tools.plot import Figure
 
-from . import runner
+from .grid import commandline, planning, records, summaries
 
 N = 16
 TRUE_MI = math.log(N)
@@ -67,10 +67,10 @@ def summarize_curves(curves, status):
                      if v is not None and abs(v) > 10), None)
     return {
         "steps_run": n,
-        "value_last500": runner.finite_mean(last500),
-        "abs_error_last500": runner.finite_mean([abs(v - TRUE_MI) for v in last500]),
-        "second_last500": runner.finite_mean(curves["second"][-500:]),
-        "first_last500": runner.finite_mean(curves["first"][-500:]),
+        "value_last500": summaries.finite_mean(last500),
+        "abs_error_last500": summaries.finite_mean([abs(v - TRUE_MI) for v in last500]),
+        "second_last500": summaries.finite_mean(curves["second"][-500:]),
+        "first_last500": summaries.finite_mean(curves["first"][-500:]),
         "first_slope_per_1000": slope(curves["first"][-2000:]) if status == "ok" else None,
         "second_slope_per_1000": slope(curves["second"][-2000:]) if status == "ok" else None,
         "exploded_at_step": exploded,
@@ -97,8 +97,8 @@ def main(argv=None):
                                                             "(default: 100,32)")
     parser.add_argument("--lam", type=float, help="λ for every regularized loss "
                                                   "(default: each loss's own, 1.0)")
-    args = runner.parse_args(parser, argv)
-    losses = runner.parse_losses(args.losses)
+    args = commandline.parse_args(parser, argv)
+    losses = commandline.parse_losses(args.losses)
     if args.lam is not None:
         if not (math.isfinite(args.lam) and args.lam >= 0):
             parser.error(f"--lam: must be a finite number ≥ 0, got {args.lam}")
@@ -112,13 +112,13 @@ def arguments(experiment, default_losses, default_batches, batch_help):
     and SGD's learning rate."""
     parser = argparse.ArgumentParser(prog=f"python -m bench {experiment}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, default_losses)
-    parser.add_argument("--batch-size", type=runner.size_list, default=default_batches,
+    commandline.common_arguments(parser, default_losses)
+    parser.add_argument("--batch-size", type=commandline.size_list, default=default_batches,
                         help=batch_help)
     steps = PROFILES[experiment]["quick"][1]
-    parser.add_argument("--steps", type=runner.positive(int),
+    parser.add_argument("--steps", type=commandline.positive(int),
                         help=f"SGD steps per run (default: {steps})")
-    parser.add_argument("--lr", type=runner.positive(float), default=0.1,
+    parser.add_argument("--lr", type=commandline.positive(float), default=0.1,
                         help="SGD learning rate (default: 0.1)")
     return parser
 
@@ -129,20 +129,20 @@ def run_grid(args, experiment, losses, report):
     default_seeds, default_steps = PROFILES[experiment][args.profile]
     steps = args.steps or default_steps
     batch_sizes = args.batch_size
-    seeds = runner.seeds_from(args, default_seeds)
+    seeds = commandline.seeds_from(args, default_seeds)
     grid = [(f"batch{batch_size}", name, params, seed,
              {"batch_size": batch_size, "steps": steps, "lr": args.lr, "optimizer": "sgd",
               "n": N, "true_mi": TRUE_MI, "profile": args.profile,
               "params": bounds.make(name, **params).params})
             for batch_size in batch_sizes for name, params in losses for seed in seeds]
-    todo = runner.plan(args.out, experiment, grid, args)
+    todo = planning.plan(args.out, experiment, grid, args)
     if args.list:
         return
     print(f"{experiment}: profile {args.profile}, {len(losses)} losses x batch {batch_sizes} "
           f"x seeds {seeds}, {steps} steps, SGD lr {args.lr}: {len(todo)} of {len(grid)} runs "
           "to do")
     for planned in todo:
-        run = runner.Run(planned, steps)
+        run = records.Run(planned, steps)
         run.finish(train(run, planned.name, planned.params, planned.seed,
                          planned.config["batch_size"], steps, args.lr))
     if not args.no_report:
@@ -173,11 +173,11 @@ def by(runs, *keys):
 
 def report(out):
     """summary.md and figures from the run files alone."""
-    runs = runner.runs_to_report(out, "onehot")
+    runs = summaries.runs_to_report(out, "onehot")
     if not runs:
         return None
-    return runner.write_summary(out, "onehot", _onehot_summary(runs), runs,
-                                _onehot_figures(runs, out))
+    return summaries.write_summary(out, "onehot", _onehot_summary(runs), runs,
+                                   _onehot_figures(runs, out))
 
 
 def _onehot_summary(runs):
@@ -199,7 +199,7 @@ def _onehot_summary(runs):
                              if f["exploded_at_step"] is not None) or "—"
         lines.append(
             f"| {_batch(setting)} | {loss} | {len(group)} ({len(diverged)})"
-            f"{runner.seeds_note(runs, setting, loss)} | {nan_steps} | "
+            f"{summaries.seeds_note(runs, setting, loss)} | {nan_steps} | "
             f"{exploded} | {mean_sd([f['abs_error_last500'] for f in finals])} | "
             f"{mean_sd([f['first_slope_per_1000'] for f in finals])} | "
             f"{mean_sd([f['second_slope_per_1000'] for f in finals])} | "

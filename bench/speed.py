@@ -30,9 +30,9 @@ import numpy as np
 
 import minimi as mm
 from minimi import bounds
+from minimi.engine.files import write_json
 from minimi.tools import profile
 
-from .runner import write_json
 from .timing import machine, median_ms
 
 TARGETS = {"separable_b64": 0.10, "concat_b64": 1.7, "smallcnn_b128": 8.0}

@@ -31,7 +31,7 @@ from minimi import bounds
 from minimi.tools.plot import PALETTE, Figure
 
 from . import distributions as D
-from . import runner
+from .grid import commandline, planning, records, summaries
 
 ALL_LOSSES = ",".join(bounds.BOUNDS) + ",renwj:target=0"
 PANELS = [("MINE", ("mine", "remine", "mine_ema")), ("SMILE", ("smile", "resmile", "smile_js")),
@@ -85,7 +85,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
     with minimi.engine.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
         result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals,
                                  steps=steps, **params)
-        made_by = runner.versions()
+        made_by = records.versions()
     error = None if result.mi is None else result.mi - task.mi
     covered = None if result.ci is None else result.ci[0] <= task.mi <= result.ci[1]
     final = {"mi": result.mi, "truth": task.mi, "error": error, "stderr": result.stderr,
@@ -132,8 +132,8 @@ def _threads_for_workers(threads):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench tasks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner.common_arguments(parser, None, tuple(PROFILES))
-    parser.add_argument("--samples", type=runner.size_list,
+    commandline.common_arguments(parser, None, tuple(PROFILES))
+    parser.add_argument("--samples", type=commandline.size_list,
                         help="rows drawn per task and seed, one or more sizes separated by "
                              "commas (default: 5000 quick, 1000,5000,10000 interval, 10000 "
                              "paper)")
@@ -141,12 +141,13 @@ def main(argv=None):
                         help="the estimator's marginal map (default: rank, its default)")
     parser.add_argument("--tasks", help="comma-separated task names (default: the profile's); "
                                         "--list shows them")
-    parser.add_argument("--steps", type=runner.positive(int),
+    parser.add_argument("--steps", type=commandline.positive(int),
                         help="the estimator's most training steps (default: its own, 5000)")
-    parser.add_argument("--jobs", type=runner.positive(int), default=minimi.engine.backend.cpus(),
+    parser.add_argument("--jobs", type=commandline.positive(int),
+                        default=minimi.engine.backend.cpus(),
                         help="estimates run at once, in worker processes sharing the cores "
                              "(default: one per CPU this process may use)")
-    args = runner.parse_args(parser, argv)
+    args = commandline.parse_args(parser, argv)
     make_tasks, default_seeds, default_samples, default_losses = PROFILES[args.profile]
     sizes = args.samples or default_samples
     if min(sizes) < 50:
@@ -155,29 +156,29 @@ def main(argv=None):
     if args.tasks:
         unknown = [n for n in args.tasks.split(",") if n not in known]
         if unknown:
-            raise runner.BadInput(f"--tasks: unknown task(s) {', '.join(unknown)}; known: "
-                                  f"{', '.join(known)}")
+            raise commandline.BadInput(f"--tasks: unknown task(s) {', '.join(unknown)}; known: "
+                                       f"{', '.join(known)}")
         tasks = [known[n] for n in args.tasks.split(",")]
     else:
         tasks = make_tasks()
-    losses = runner.parse_losses(args.losses or default_losses)
+    losses = commandline.parse_losses(args.losses or default_losses)
     for name, params in losses:
         extra = sorted(set(params) - set(ESTIMATE_PARAMS))
         if extra:
-            raise runner.BadInput(f"--losses: {name}:{extra[0]}=… cannot be set here (the "
-                                  f"estimator passes {', '.join(ESTIMATE_PARAMS)} only)")
-    seeds = runner.seeds_from(args, default_seeds)
+            raise commandline.BadInput(f"--losses: {name}:{extra[0]}=… cannot be set here (the "
+                                       f"estimator passes {', '.join(ESTIMATE_PARAMS)} only)")
+    seeds = commandline.seeds_from(args, default_seeds)
     defaults = minimi.Settings()
     grid = [(f"{task.name}_n{samples}", name, params, seed,
              {"task": task.name, "family": task.family, "dims": list(task.dims),
               "truth": task.mi, "samples": samples, "marginals": args.marginals,
               "profile": args.profile,
-              "estimator": runner.settings_record(defaults, leave=SET_PER_RUN),
+              "estimator": planning.settings_record(defaults, leave=SET_PER_RUN),
               "steps": args.steps or ESTIMATE_STEPS,
               "params": bounds.make(name, **params).params})
             for samples in sizes for task in tasks for name, params in losses
             for seed in seeds]
-    todo = runner.plan(args.out, "tasks", grid, args)
+    todo = planning.plan(args.out, "tasks", grid, args)
     if args.list:
         return
     jobs = min(args.jobs, max(len(todo), 1))
@@ -189,12 +190,12 @@ def main(argv=None):
                  args.marginals, p.config["steps"])) for p in todo]
     for done, (planned, (status, diverged_at, final, curves, made_by)) in enumerate(
             _finished(work, jobs), start=1):
-        run = runner.Run(planned, steps=1)
+        run = records.Run(planned, steps=1)
         run.curves, run.status, run.diverged_at_step = curves, status, diverged_at
         run.made_by = made_by
         run.finish(final)
         elapsed = time.perf_counter() - start
-        print(f"[tasks {planned.label}] {runner.shown(final['mi'])} (truth "
+        print(f"[tasks {planned.label}] {records.shown(final['mi'])} (truth "
               f"{final['truth']:.3f}, {status}"
               f"{'' if final['settled'] or status != 'ok' else ', not settled'}) "
               f"{done}/{len(todo)} runs, {elapsed / done:.1f} s/run, "
@@ -249,7 +250,7 @@ def _order(losses):
 
 
 def report(out):
-    runs = runner.runs_to_report(out, "tasks")
+    runs = summaries.runs_to_report(out, "tasks")
     if not runs:
         return None
     lines = ["# Every bound on tasks with known MI", "",
@@ -262,7 +263,7 @@ def report(out):
         lines += _table(group, *setting)
         figures.append(_figure(group, out, *setting))
     lines += coverage_table(runs)
-    return runner.write_summary(out, "tasks", lines, runs, figures)
+    return summaries.write_summary(out, "tasks", lines, runs, figures)
 
 
 def _cell(runs):
@@ -270,7 +271,7 @@ def _cell(runs):
     failed = [r["status"] for r in runs if r["final"]["error"] is None]
     if not errors:
         return "✗ " + ", ".join(sorted(set(failed)))
-    text = runner.mean_error_text(errors, 2)
+    text = summaries.mean_error_text(errors, 2)
     unsettled = sum(1 for r in runs if r["final"]["error"] is not None and
                     not r["final"]["settled"])
     return text + (" ~" if unsettled else "") + (f" ✗{len(failed)}" if failed else "")
@@ -281,10 +282,10 @@ def _table(runs, samples, marginals):
     tasks = sorted({r["config"]["task"] for r in runs},
                    key=lambda t: (known.index(t) if t in known else len(known), t))
     losses = _order({r["loss"] for r in runs})
-    by = runner.by_task(runs)
+    by = summaries.by_task(runs)
     lines = [f"## {samples} samples, {marginals} marginals", ""]
-    lines += runner.task_rows(runs, by, tasks, losses, _cell)
-    lines += ["", f"| loss | {' | '.join(runner.ERROR_HEADERS)} | failures | not settled |",
+    lines += summaries.task_rows(runs, by, tasks, losses, _cell)
+    lines += ["", f"| loss | {' | '.join(summaries.ERROR_HEADERS)} | failures | not settled |",
               "|---" * 6 + "|"]
     for loss in losses:
         mine = [r for r in runs if r["loss"] == loss]
@@ -295,7 +296,7 @@ def _table(runs, samples, marginals):
         unsettled = sum(1 for r in mine if r["final"]["error"] is not None and
                         not r["final"]["settled"])
         failed = ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) or "0"
-        lines.append(f"| {loss} | {' | '.join(runner.error_columns(by, tasks, loss))} | "
+        lines.append(f"| {loss} | {' | '.join(summaries.error_columns(by, tasks, loss))} | "
                      f"{failed} | {unsettled} |")
     return lines + [""]
 

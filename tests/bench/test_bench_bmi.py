@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from bench import bmi_tasks, runner
+from bench import bmi_tasks
+from bench.grid import commandline, planning, records, summaries
 
 
 def _write(out, task, truth, name, seed, error, seconds, flagged=False):
@@ -14,8 +15,8 @@ def _write(out, task, truth, name, seed, error, seconds, flagged=False):
     config = {"task": task, "dims": [1, 1] if task == "a" else [5, 5], "truth": truth,
               "samples": 5000, "estimator": name, "profile": "quick", "bmi": "0.1.3",
               "settings": {}, "options": []}
-    planned = runner.Planned(0, out, "bmi", f"{task}_n5000", name, {}, seed, config)
-    run = runner.Run(planned, steps=1)
+    planned = planning.Planned(0, out, "bmi", f"{task}_n5000", name, {}, seed, config)
+    run = records.Run(planned, steps=1)
     run.status = "ok" if error is not None else "failed"
     mi = None if error is None else truth + error
     run.finish({"mi": mi, "truth": truth, "error": error, "success": error is not None,
@@ -83,7 +84,7 @@ def test_minimi_options_are_checked_before_anything_runs():
                       ("--lr -1", "lr must be"),
                       ("--seed 3", "--seed is set by the bench"),
                       ("--result=r.json", "--result is set by the bench")]:
-        with pytest.raises(runner.BadInput, match=says):
+        with pytest.raises(commandline.BadInput, match=says):
             bmi_tasks.minimi_options(bad)
 
 
@@ -101,7 +102,7 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
             "--out", out, "--minimi-options",
             "--steps 800 --eval-every 25 --patience 4 --hidden 32 --subsamples 1"]
     bmi_tasks.main(argv)
-    runs = {r["loss"]: r for r in runner.load_runs(out, "bmi")}
+    runs = {r["loss"]: r for r in summaries.load_runs(out, "bmi")}
     assert set(runs) == {"minimi", "ksg", "cca"}
     truth = runs["minimi"]["config"]["truth"]
     assert truth == pytest.approx(-0.5 * math.log(1 - 0.75 ** 2))
@@ -120,12 +121,13 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
     assert os.path.getmtime(os.path.join(out, "bmi", "1v1-normal-0.75_n1000", "ksg",
                                          "seed0.json")) == made
     changed = argv[:-1] + ["--steps 600 --subsamples 1"]
-    with pytest.raises(runner.BadInput, match="made with other settings: options="):
+    with pytest.raises(commandline.BadInput, match="made with other settings: options="):
         bmi_tasks.main(changed)
 
 
 def test_the_mist_command_renames_bmis_columns_and_refuses_others():
     from bench import mist_command as tm
+
     # bmi.utils.save_sample writes X0.., Y0..; torch-mist's CSV reader wants x_1.., y_1..
     assert tm.renamed_header("X0,X1,Y0\n", 2, 1) == "x_1,x_2,y_1"
     with pytest.raises(ValueError, match="expected \\['X0', 'Y0', 'Y1'\\]"):
@@ -168,7 +170,7 @@ def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path
     out = str(tmp_path / "results")
     bmi_tasks.main(["--tasks", "1v1-normal-0.75", "--samples", "1000", "--estimators",
                     "torch-mist", "--out", out])
-    (run,) = runner.load_runs(out, "bmi")
+    (run,) = summaries.load_runs(out, "bmi")
     assert run["final"]["success"], run["final"]["message"]
     # torch-mist's own number (0.18 for a true 0.41 at 1000 rows): only its sense is checked
     assert 0 < run["final"]["mi"] < run["final"]["truth"] + 0.2

@@ -4,10 +4,12 @@ import math
 import os
 
 import pytest
+from cifar_files import nan_at_call, write_cifar10, write_cifar100
 from PIL import Image
 
-from bench import cifar, cifar_report, report, runner
-from cifar_files import nan_at_call, write_cifar10, write_cifar100
+from bench import cifar, cifar_report, report
+from bench.grid import commandline, planning
+from minimi.engine.files import write_json
 
 LOG10 = math.log(10)
 
@@ -16,9 +18,9 @@ def run_file(out, experiment, name, mi, accuracy, seed=0, lam=None, target=None,
              diverged=False, dataset="cifar10", classes=10):
     params = {k: v for k, v in (("lam", lam), ("target", target)) if v is not None}
     setting = f"{dataset}_sub100_e1_b20"
-    path = runner.run_path(out, experiment, setting, name, params, seed)
-    runner.write_json(path, {
-        "experiment": experiment, "setting": setting, "loss": runner.loss_label(name, params),
+    path = planning.run_path(out, experiment, setting, name, params, seed)
+    write_json(path, {
+        "experiment": experiment, "setting": setting, "loss": commandline.loss_label(name, params),
         "loss_name": name, "loss_params": params, "seed": seed,
         "config": {"dataset": dataset, "classes": classes, "true_mi": math.log(classes),
                    "epochs": 1, "batch_size": 20, "train_subset": 100},
@@ -122,7 +124,7 @@ def test_a_diverged_cifar_run_keeps_both_accuracies(tmp_path, monkeypatch):
     out = str(tmp_path / "out")
     cifar.main(["--data", data, "--out", out, "--losses", "nwj", "--epochs", "1",
                 "--batch-size", "20", "--seed", "0", "--no-report"], experiment="clb")
-    run = runner.read_run(runner.run_path(out, "clb", "cifar10_sub10000_e1_b20", "nwj", {}, 0))
+    run = planning.read_run(planning.run_path(out, "clb", "cifar10_sub10000_e1_b20", "nwj", {}, 0))
     assert run["status"] == "diverged" and run["diverged_at_step"] == 3
     # NaN embeddings: every test image takes the first training image's label, 1 in 10
     assert run["final"]["mi_estimate"] == 0.0 and run["final"]["test_accuracy"] == \

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import cstar, gaussian, onehot, report, runner
+from bench import cstar, gaussian, onehot, report
+from bench.grid import commandline, records
+from minimi.engine.files import write_json
 
-RUN_KEYS = set(runner.RUN_KEYS)
+RUN_KEYS = set(records.RUN_KEYS)
 
 
 def run_files(root):
@@ -77,12 +79,12 @@ def strict_load(path):
 
 def test_json_is_strict_and_written_atomically(tmp_path):
     path = tmp_path / "a" / "seed0.json"
-    runner.write_json(str(path), {"ok": 1})
-    runner.write_json(str(path), {"ok": float("nan"), "curve": [1.0, float("inf")],
-                                  "n": np.float32(2.5)})
+    write_json(str(path), {"ok": 1})
+    write_json(str(path), {"ok": float("nan"), "curve": [1.0, float("inf")],
+                           "n": np.float32(2.5)})
     assert strict_load(path) == {"ok": None, "curve": [1.0, None], "n": 2.5}
     with pytest.raises(TypeError):  # not JSON at all: nothing half-written replaces the file
-        runner.write_json(str(path), {"ok": object()})
+        write_json(str(path), {"ok": object()})
     assert strict_load(path)["curve"] == [1.0, None]
     assert os.listdir(path.parent) == ["seed0.json"]  # no temporary file left behind
 
@@ -135,7 +137,7 @@ def test_report_rebuilds_summaries_and_figures_from_the_files(tmp_path):
 
 def test_cstar_figure_is_a_png_of_the_expected_size(tmp_path):
     cstar.main(["--out", str(tmp_path), "--seed", "0", "--steps", "20",
-                       "--targets", "-2,2"])  # a value that starts with '-', as users type it
+                "--targets", "-2,2"])  # a value that starts with '-', as users type it
     image = Image.open(tmp_path / "cstar/cstar.png")
     assert image.format == "PNG" and image.size == (2 * 330, 280 + 30)
 
@@ -148,7 +150,7 @@ def test_unknown_losses_and_parameters_list_the_valid_ones(tmp_path):
 
 
 def test_loss_lists_with_several_parameters():
-    assert runner.parse_losses("mine,renwj:target=0,lam=0.5,nwj") == [
+    assert commandline.parse_losses("mine,renwj:target=0,lam=0.5,nwj") == [
         ("mine", {}), ("renwj", {"target": 0.0, "lam": 0.5}), ("nwj", {})]
 
 
@@ -156,7 +158,7 @@ def test_loss_lists_with_several_parameters():
 def test_remine_pins_its_second_term_and_estimates_log16(tmp_path):
     """The one real statistical check: batch 100, 1500 steps, λ = 0.1, C = 2."""
     cstar.main(["--out", str(tmp_path), "--seed", "0", "--targets", "2",
-                       "--steps", "1500", "--no-report"])
+                "--steps", "1500", "--no-report"])
     run = load(tmp_path / "cstar/batch100/remine_lam=0.1_target=2/seed0.json")
     values, second = run["curves"]["value"][-200:], run["curves"]["second"][-200:]
     assert abs(np.mean(values) - math.log(16)) < 0.15

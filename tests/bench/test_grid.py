@@ -6,11 +6,12 @@ import re
 
 import numpy as np
 import pytest
-
-from bench import __main__ as bench_main
-from bench import cifar, cstar, onehot, runner
 from cifar_files import Killed, kill_after_checkpoint, write_cifar10
 from grids import CIFAR_TINY, ckpt, tiny
+
+from bench import __main__ as bench_main
+from bench import cifar, cstar, onehot
+from bench.grid import commandline
 
 
 def files_under(root):
@@ -47,7 +48,7 @@ def test_bad_arguments_exit_2_before_any_run(tmp_path, capsys, argv, message):
     ("smile:tau=0", r"tau \(τ, the clip\) must be greater than 0"),
 ])
 def test_bad_losses_stop_the_grid_before_the_first_run(tmp_path, losses, message):
-    with pytest.raises(runner.BadInput, match=message) as exit_info:
+    with pytest.raises(commandline.BadInput, match=message) as exit_info:
         tiny(tmp_path, losses=losses)
     assert exit_info.value.code == 2
     assert files_under(tmp_path) == []      # 'mine' before the bad loss did not run either
@@ -55,7 +56,7 @@ def test_bad_losses_stop_the_grid_before_the_first_run(tmp_path, losses, message
 
 def test_out_that_is_a_file_is_refused_before_training(tmp_path):
     (tmp_path / "results").write_text("not a folder")
-    with pytest.raises(runner.BadInput, match="--out .*results: is a file, not a folder"):
+    with pytest.raises(commandline.BadInput, match="--out .*results: is a file, not a folder"):
         tiny(tmp_path / "results")
 
 
@@ -74,12 +75,12 @@ def test_a_finished_run_is_reused_only_with_the_same_settings(tmp_path, capsys):
     before = path.read_text()
     tiny(tmp_path)                                       # same settings: skipped
     assert path.read_text() == before and "skip" in capsys.readouterr().err
-    with pytest.raises(runner.BadInput) as error:        # other settings: refused, named
+    with pytest.raises(commandline.BadInput) as error:        # other settings: refused, named
         tiny(tmp_path, "--lr", "0.5")
     message = str(error.value)
     assert f"{path}: made with other settings: lr=0.1 there, 0.5 now" in message
     assert "nwj/seed0.json" in message and path.read_text() == before
-    with pytest.raises(runner.BadInput, match="steps=5 there, 50 now"):
+    with pytest.raises(commandline.BadInput, match="steps=5 there, 50 now"):
         onehot.main(["--out", str(tmp_path), "--seed", "0", "--steps", "50", "--batch-size", "8",
                      "--losses", "mine", "--no-report"])
     tiny(tmp_path, "--lr", "0.5", "--force")             # --force redoes it
@@ -99,7 +100,7 @@ def test_a_corrupt_run_file_is_named_and_force_recovers(tmp_path, damage):
     tiny(tmp_path)
     path = tmp_path / "onehot/batch8/nwj/seed0.json"
     path.write_text(damage)
-    with pytest.raises(runner.BadInput, match=f"{path}: (unreadable|not a complete) run file"):
+    with pytest.raises(commandline.BadInput, match=f"{path}: (unreadable|not a complete) run file"):
         tiny(tmp_path)
     tiny(tmp_path, "--force")
     assert json.loads(path.read_text())["status"] in ("ok", "diverged")
@@ -140,8 +141,8 @@ def test_a_checkpoint_from_other_settings_is_refused_and_force_discards_it(c10, 
     with pytest.raises(Killed):
         cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
     monkeypatch.setattr(cifar, "save_checkpoint", real)
-    with pytest.raises(runner.BadInput, match=r"seed0.ckpt.npz: checkpoint made with other "
-                                              r"settings: lr=0.001 there, 0.002 now"):
+    with pytest.raises(commandline.BadInput, match=r"seed0.ckpt.npz: checkpoint made with other "
+                       r"settings: lr=0.001 there, 0.002 now"):
         cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--lr", "0.002"])
     cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--lr", "0.002", "--force"])
     with open(os.path.join(os.path.dirname(ckpt(out)), "seed0.json")) as f:
@@ -158,7 +159,7 @@ def test_a_corrupt_checkpoint_is_named_and_force_recovers(c10, tmp_path, monkeyp
     monkeypatch.setattr(cifar, "save_checkpoint", real)
     with open(ckpt(out), "r+b") as f:
         f.truncate(100)
-    with pytest.raises(runner.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
+    with pytest.raises(commandline.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
         cifar.main(["--data", c10, "--out", out, *CIFAR_TINY])
     cifar.main(["--data", c10, "--out", out, *CIFAR_TINY, "--force"])
     assert not os.path.exists(ckpt(out))
@@ -200,7 +201,7 @@ def test_cifar_sizes_and_data_are_checked_before_anything_is_written(c10, tmp_pa
     if argv == ["--data-is-broken"]:
         os.remove(os.path.join(c10, "data_batch_3"))
         argv = []
-    with pytest.raises(runner.BadInput, match=message):
+    with pytest.raises(commandline.BadInput, match=message):
         cifar.main(["--data", c10, "--out", str(tmp_path / "out"), "--losses", "mine", *argv])
     assert not os.path.exists(tmp_path / "out")            # not even an empty --out
 
@@ -231,8 +232,8 @@ def test_a_report_refuses_to_average_runs_made_with_other_settings(tmp_path):
     the one-hot folder name holds the batch size alone."""
     onehot.main(["--out", str(tmp_path), "--steps", "20", "--seeds", "2", "--batch-size", "8",
                  "--losses", "mine", "--no-report"])
-    with pytest.raises(runner.BadInput, match=r"seed1.json: made with other settings than "
-                                              r".*seed0.json \(steps=20 here, 10 there\)"):
+    with pytest.raises(commandline.BadInput, match=r"seed1.json: made with other settings than "
+                       r".*seed0.json \(steps=20 here, 10 there\)"):
         onehot.main(["--out", str(tmp_path), "--steps", "10", "--seed", "0", "--batch-size", "8",
                      "--losses", "mine", "--force"])
     assert not (tmp_path / "onehot" / "summary.md").exists()
@@ -243,10 +244,10 @@ def test_a_report_refuses_an_unreadable_or_moved_run_file(tmp_path):
     onehot.report(str(tmp_path))                  # whole: reports
     moved = tmp_path / "onehot/batch8/mine/seed3.json"
     os.rename(tmp_path / "onehot/batch8/mine/seed0.json", moved)
-    with pytest.raises(runner.BadInput, match=r"seed3.json: the file says it is .*seed0.json"):
+    with pytest.raises(commandline.BadInput, match=r"seed3.json: the file says it is .*seed0.json"):
         onehot.report(str(tmp_path))
     moved.write_text("{")
-    with pytest.raises(runner.BadInput, match="seed3.json: unreadable run file"):
+    with pytest.raises(commandline.BadInput, match="seed3.json: unreadable run file"):
         onehot.report(str(tmp_path))
 
 

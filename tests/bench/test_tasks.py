@@ -6,7 +6,8 @@ import os
 import pytest
 from PIL import Image
 
-from bench import runner, tasks
+from bench import tasks
+from bench.grid import commandline, planning, records
 
 TINY = ["--samples", "300", "--steps", "40", "--seed", "0"]
 
@@ -15,7 +16,7 @@ def test_tasks_write_run_files_a_table_and_a_figure(tmp_path):
     tasks.main(["--out", str(tmp_path), *TINY, "--jobs", "1", "--losses", "remine,infonce",
                 "--tasks", "normal-sparse-2x2-1nats,additive-uniform-eps0.1"])
     folder = tmp_path / "tasks" / "normal-sparse-2x2-1nats_n300" / "remine"
-    run = runner.read_run(str(folder / "seed0.json"))
+    run = planning.read_run(str(folder / "seed0.json"))
     assert run["config"]["truth"] == pytest.approx(1.0) and run["config"]["steps"] == 40
     final = run["final"]
     assert final["error"] == pytest.approx(final["mi"] - 1.0) and final["steps_run"] <= 40
@@ -28,7 +29,7 @@ def test_tasks_write_run_files_a_table_and_a_figure(tmp_path):
 
 
 def test_run_files_are_the_same_bit_for_bit_under_any_jobs_and_blas_threads(tmp_path,
-                                                                           monkeypatch):
+                                                                            monkeypatch):
     """Every estimate runs on one BLAS thread, whatever --jobs and the thread count of the
     process that starts the grid: one process set to two BLAS threads (whose products
     would round otherwise on some CPUs) and two worker processes write the same numbers."""
@@ -40,7 +41,7 @@ def test_run_files_are_the_same_bit_for_bit_under_any_jobs_and_blas_threads(tmp_
     tasks.main(["--out", str(tmp_path / "two"), "--jobs", "2", *argv])
     for loss in ("mine", "nwj"):
         path = os.path.join("tasks", "student-nu1-2x2-uncorrelated_n300", loss, "seed0.json")
-        a, b = (runner.read_run(str(tmp_path / k / path)) for k in ("one", "two"))
+        a, b = (planning.read_run(str(tmp_path / k / path)) for k in ("one", "two"))
         a["final"].pop("seconds"), b["final"].pop("seconds")
         assert a["final"] == b["final"] and a["curves"] == b["curves"]
         assert a["config"] == b["config"]
@@ -55,21 +56,22 @@ def test_a_run_made_under_other_estimator_defaults_is_not_reused(tmp_path, monke
     tasks.main(argv)
     changed = tasks.minimi.Settings(patience=3)
     monkeypatch.setattr(tasks.minimi, "Settings", lambda: changed)
-    with pytest.raises(runner.BadInput, match="seed0.json: made with other settings: estimator"):
+    with pytest.raises(commandline.BadInput,
+                       match="seed0.json: made with other settings: estimator"):
         tasks.main(argv)
 
 
 def test_a_loss_parameter_the_estimator_cannot_pass_is_refused(tmp_path):
-    with pytest.raises(runner.BadInput, match="mine_ema:momentum"):
+    with pytest.raises(commandline.BadInput, match="mine_ema:momentum"):
         tasks.main(["--out", str(tmp_path), *TINY, "--losses", "mine_ema:momentum=0.5"])
-    with pytest.raises(runner.BadInput, match="unknown task"):
+    with pytest.raises(commandline.BadInput, match="unknown task"):
         tasks.main(["--out", str(tmp_path), *TINY, "--tasks", "normal-42x42"])
 
 
 def _run(tmp_path, task, loss, error, status="ok", settled=True, seed=0, made_by=None):
-    planned = runner.Planned(0, str(tmp_path), "tasks", f"{task}_n100", loss, {}, seed,
-                             {"task": task, "truth": 1.0, "samples": 100, "marginals": "rank"})
-    run = runner.Run(planned, steps=1)
+    planned = planning.Planned(0, str(tmp_path), "tasks", f"{task}_n100", loss, {}, seed,
+                               {"task": task, "truth": 1.0, "samples": 100, "marginals": "rank"})
+    run = records.Run(planned, steps=1)
     run.status = status
     run.made_by = made_by or {}
     run.finish({"mi": None if error is None else 1.0 + error, "error": error,
@@ -102,7 +104,7 @@ def test_runs_made_on_other_cpus_or_blas_threads_are_reported_together_and_said(
          made_by={"cpu": "Other CPU", "blas_kernel": "Sandybridge", "blas_threads": 4})
     summary = open(tasks.report(str(tmp_path))).read()
     assert "| mine | 0.060 | 0.060 | 1/1 |" in summary               # averaged as one run's seeds
-    here = runner.versions()
+    here = records.versions()
     assert (f"2 on {here['cpu']}, {here['blas_kernel']} kernel, {here['blas_threads']} BLAS "
             "thread(s); 1 on Other CPU, Sandybridge kernel, 4 BLAS thread(s)") in summary
 
@@ -154,10 +156,10 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
 
 
 def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
-    planned = runner.Planned(0, str(tmp_path), "tasks", "normal-dense-5x5-1nats_n100", loss, {},
-                             seed, {"task": "normal-dense-5x5-1nats", "family": "normal",
-                                    "truth": truth, "samples": 100, "marginals": "rank"})
-    run = runner.Run(planned, steps=1)
+    planned = planning.Planned(0, str(tmp_path), "tasks", "normal-dense-5x5-1nats_n100", loss, {},
+                               seed, {"task": "normal-dense-5x5-1nats", "family": "normal",
+                                      "truth": truth, "samples": 100, "marginals": "rank"})
+    run = records.Run(planned, steps=1)
     run.status = "ok" if ci else "diverged"
     mi = None if ci is None else ci[0] + 0.05 if ci[1] is None else sum(ci) / 2
     run.finish({"mi": mi, "error": None if mi is None else mi - truth, "settled": True,

@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 import pytest
-from scipy import stats
-
-from bench import cifar, cifar_report, runner
 from cifar_files import (Killed, kill_after_checkpoint, nan_at_call, rewrite, write_cifar10,
                          write_cifar100)
+from scipy import stats
+
+from bench import cifar, cifar_report
+from bench.grid import planning
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
 
 
@@ -203,8 +204,8 @@ def test_a_resumed_runs_elapsed_time_counts_every_attempt(c10, tmp_path, monkeyp
         cifar.main(argv)
     monkeypatch.setattr(cifar, "save_checkpoint", real_save)
     monkeypatch.setattr(cifar, "batches", real_batches)
-    _, state = runner.read_checkpoint(os.path.join(out, "slb", "cifar10_sub10000_e3_b20",
-                                                  "infonce", "seed0.ckpt.npz"))
+    _, state = planning.read_checkpoint(os.path.join(out, "slb", "cifar10_sub10000_e3_b20",
+                                                     "infonce", "seed0.ckpt.npz"))
     assert state["elapsed_s"] >= 1.0
     cifar.main(argv)
     with open(os.path.join(out, "slb", "cifar10_sub10000_e3_b20", "infonce", "seed0.json")) as f:

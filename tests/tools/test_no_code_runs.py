@@ -14,7 +14,8 @@ from cifar_files import rewrite, write_cifar10
 from grids import CIFAR_TINY, ckpt, tiny
 
 import minimi as mm
-from bench import cifar, runner
+from bench import cifar
+from bench.grid import commandline
 from minimi.data.cifar import CifarError, load_cifar
 from minimi.tools import cli
 
@@ -108,7 +109,7 @@ def test_a_crafted_cifar_checkpoint_is_refused(tmp_path, how):
     os.makedirs(os.path.dirname(ckpt(out)))
     with open(ckpt(out), "wb") as f:
         _object_npz(f, marker, how)
-    with pytest.raises(runner.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
+    with pytest.raises(commandline.BadInput, match=f"{ckpt(out)}: unreadable checkpoint"):
         cifar.main(["--data", folder, "--out", out, *CIFAR_TINY])
     assert not marker.exists()
 
@@ -118,7 +119,7 @@ def test_a_pickle_in_place_of_a_run_file_is_refused(tmp_path, how):
     tiny(tmp_path, losses="mine")
     path, marker = tmp_path / "onehot/batch8/mine/seed0.json", tmp_path / "PWNED"
     path.write_bytes(pickle.dumps(planted(marker, how), protocol=2))
-    with pytest.raises(runner.BadInput, match=f"{path}: unreadable run file"):
+    with pytest.raises(commandline.BadInput, match=f"{path}: unreadable run file"):
         tiny(tmp_path, losses="mine")
     assert not marker.exists()
 
