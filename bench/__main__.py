@@ -4,18 +4,18 @@ import sys
 
 # name: (module, function, what it does)
 BENCHMARKS = {
-    "onehot": ("onehot", "main", "one-hot study: MINE drift, NWJ explosion (paper Figs. 1-3, 5)"),
-    "cstar": ("cstar", "main", "ReMINE with different C* (paper Fig. 4)"),
-    "gaussian": ("gaussian", "main", "20-D Gaussian staircase, all bounds (paper Fig. 7)"),
-    "slb": ("cifar", "main", "supervised benchmark on CIFAR (paper Table 2); needs --data"),
-    "clb": ("cifar", "main_clb", "contrastive benchmark on CIFAR (paper Table 2); needs --data"),
-    "lambda": ("cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
-    "tasks": ("tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
-    "bmi": ("bmi_tasks", "main", "minimi beside bmi's KSG and neural estimators, on bmi's tasks"),
+    "onehot": ("paper.onehot", "main", "one-hot study: MINE drift, NWJ explosion (paper Figs. 1-3, 5)"),
+    "cstar": ("paper.cstar", "main", "ReMINE with different C* (paper Fig. 4)"),
+    "gaussian": ("paper.gaussian", "main", "20-D Gaussian staircase, all bounds (paper Fig. 7)"),
+    "slb": ("paper.cifar", "main", "supervised benchmark on CIFAR (paper Table 2); needs --data"),
+    "clb": ("paper.cifar", "main_clb", "contrastive benchmark on CIFAR (paper Table 2); needs --data"),
+    "lambda": ("paper.cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
+    "tasks": ("truth.tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
+    "bmi": ("truth.bmi_tasks", "main", "minimi beside bmi's KSG and neural estimators, on bmi's tasks"),
     "report": ("report", "main", "rebuild summaries and figures from the run files"),
-    "speed": ("speed", "main",
+    "speed": ("speed.steps", "main",
               "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),
-    "col2im": ("col2im", "main", "conv2d input gradient: strided-slice adds against np.add.at"),
+    "col2im": ("speed.col2im", "main", "conv2d input gradient: strided-slice adds against np.add.at"),
 }
 
 

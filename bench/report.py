@@ -3,7 +3,8 @@ run files alone (after an interrupted grid, or runs gathered from several machin
 import argparse
 import os
 
-from . import cifar_report, cstar, gaussian, onehot, tasks
+from .paper import cifar_report, cstar, gaussian, onehot
+from .truth import tasks
 
 REPORTS = {
     "onehot": onehot.report,

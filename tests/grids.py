@@ -2,7 +2,7 @@
 five steps and a CIFAR one of three epochs (with its checkpoint's path)."""
 import os
 
-from bench import onehot
+from bench.paper import onehot
 
 CIFAR_TINY = ["--epochs", "3", "--batch-size", "20", "--seed", "0", "--no-report",
               "--losses", "mine"]

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from bench import bmi_tasks
 from bench.grid import commandline, planning, records, summaries
+from bench.truth import bmi_tasks
 
 
 def _write(out, task, truth, name, seed, error, seconds, flagged=False):
@@ -92,7 +92,7 @@ def test_minimi_options_are_checked_before_anything_runs():
 def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys):
     """bmi's own harness, bmi's own task: minimi as an external command, KSG and CCA
     beside it; a second call resumes, another minimi setting is refused."""
-    from bench import bmi_env
+    from bench.truth import bmi_env
     try:
         bmi_env.BMI.ensure()
     except RuntimeError as error:
@@ -126,7 +126,7 @@ def test_the_bench_runs_minimi_and_ksg_through_the_released_bmi(tmp_path, capsys
 
 
 def test_the_mist_command_renames_bmis_columns_and_refuses_others():
-    from bench import mist_command as tm
+    from bench.truth import mist_command as tm
 
     # bmi.utils.save_sample writes X0.., Y0..; torch-mist's CSV reader wants x_1.., y_1..
     assert tm.renamed_header("X0,X1,Y0\n", 2, 1) == "x_1,x_2,y_1"
@@ -138,7 +138,7 @@ def test_the_mist_command_reads_the_estimate_and_its_time_from_mists_output(tmp_
     """A stand-in `mist` (a shell script) prints progress, the start of the estimate
     and the estimate; the command keeps the number and the seconds between them, and
     a `mist` that fails is a failure with its reason."""
-    from bench import mist_command as tm
+    from bench.truth import mist_command as tm
     mist = tmp_path / "mist"
     mist.write_text("#!/bin/sh\necho 'Instantiating the logger'\nsleep 0.3\n"
                     "echo 'Instantiating the Data'\nsleep 0.5\necho 'Iteration: 10%'\n"
@@ -158,7 +158,7 @@ def test_torch_mist_runs_through_the_released_bmi_where_it_is_installed(tmp_path
     """torch-mist's `mist` as a bmi external estimator; its seconds are its own.
     Skips where the torch-mist environment (1.4 GB, built by `python -m bench bmi`)
     is not installed: a test does not download PyTorch."""
-    from bench import bmi_env
+    from bench.truth import bmi_env
     python = bmi_env.TORCH_MIST.python()
     if not (os.path.exists(python) and bmi_env.TORCH_MIST.works(python)):
         pytest.skip(f"no torch-mist environment at {bmi_env.TORCH_MIST.path()} "

@@ -7,8 +7,9 @@ import pytest
 from cifar_files import nan_at_call, write_cifar10, write_cifar100
 from PIL import Image
 
-from bench import cifar, cifar_report, report
+from bench import report
 from bench.grid import commandline, planning
+from bench.paper import cifar, cifar_report
 from minimi.engine.files import write_json
 
 LOG10 = math.log(10)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bench import distributions as D
+from bench.truth import distributions as D
 
 
 def monte_carlo_mi(x, y, log_joint, log_px, log_py):

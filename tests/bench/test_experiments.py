@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import cstar, gaussian, onehot, report
+from bench import report
 from bench.grid import commandline, records
+from bench.paper import cstar, gaussian, onehot
 from minimi.engine.files import write_json
 
 RUN_KEYS = set(records.RUN_KEYS)

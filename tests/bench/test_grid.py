@@ -10,8 +10,8 @@ from cifar_files import Killed, kill_after_checkpoint, write_cifar10
 from grids import CIFAR_TINY, ckpt, tiny
 
 from bench import __main__ as bench_main
-from bench import cifar, cstar, onehot
 from bench.grid import commandline
+from bench.paper import cifar, cstar, onehot
 
 
 def files_under(root):

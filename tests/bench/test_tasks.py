@@ -6,8 +6,8 @@ import os
 import pytest
 from PIL import Image
 
-from bench import tasks
 from bench.grid import commandline, planning, records
+from bench.truth import tasks
 
 TINY = ["--samples", "300", "--steps", "40", "--seed", "0"]
 

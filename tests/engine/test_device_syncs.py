@@ -31,7 +31,7 @@ def per_step(make_run, k=2):
 
 
 def test_onehot(tmp_path):
-    from bench import onehot
+    from bench.paper import onehot
     diff = per_step(lambda k: lambda: onehot.main([
         "--out", str(tmp_path / str(k)), "--seed", "0", "--steps", str(k), "--batch-size", "8",
         "--losses", "remine", "--no-report"]))
@@ -39,7 +39,7 @@ def test_onehot(tmp_path):
 
 
 def test_gaussian(tmp_path):
-    from bench import gaussian
+    from bench.paper import gaussian
     diff = per_step(lambda k: lambda: gaussian.main([
         "--out", str(tmp_path / str(k)), "--seed", "0", "--steps-per-level", str(k),
         "--levels", "2", "--hidden", "8,8", "--losses", "mine_ema", "--no-report"]))
@@ -48,7 +48,7 @@ def test_gaussian(tmp_path):
 
 @pytest.mark.parametrize("experiment", ["slb", "clb"])
 def test_cifar(tmp_path, experiment):
-    from bench import cifar
+    from bench.paper import cifar
     from cifar_files import write_cifar10
     data = write_cifar10(str(tmp_path / "data"))
     # one epoch of k batches of 20: k steps

@@ -73,7 +73,7 @@ def test_the_smallcnn_block_equals_the_reference_ops():
 
 def test_bench_col2im_compares_two_folds_of_the_same_sum():
     """bench col2im's scatter-add fold (kept only to compare) equals fast_conv.col2im."""
-    from bench.col2im import add_at
+    from bench.speed.col2im import add_at
     gcols = backend.to_device(np.random.default_rng(2).standard_normal((9, 2 * 4 * 5, 3)))
     for stride, padding, OH, OW in ((1, 1, 4, 5), (1, 0, 2, 3), (2, 1, 2, 3)):
         gcols_s = gcols[:, :2 * OH * OW]

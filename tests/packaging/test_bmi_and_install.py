@@ -194,7 +194,7 @@ print(json.dumps({"truth": task.mutual_information,
 def test_minimi_runs_under_the_released_bmi(tmp_path):
     """bmi 0.1.3's own harness (run_estimator) on its own task, with minimi as a Python
     estimator object (as an external command: tests/bench/test_bench_bmi.py)."""
-    from bench import bmi_env
+    from bench.truth import bmi_env
     try:
         python = bmi_env.BMI.ensure()
     except RuntimeError as error:

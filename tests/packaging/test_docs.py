@@ -37,12 +37,12 @@ BMI = re.compile(r"^\s*(import bmi|from bmi)", re.M)    # a block about the bmi 
 def started(tmp_path_factory):
     """Every block, started at once with one BLAS thread each, so that they run side
     by side on the cores while the tests wait for them in turn; a bmi block runs in
-    the bmi environment (bench/bmi_env.py), or is a reason to skip."""
+    the bmi environment (bench/truth/bmi_env.py), or is a reason to skip."""
     runs = {}
     for page, line, code in BLOCKS:
         python = sys.executable
         if BMI.search(code):
-            from bench import bmi_env
+            from bench.truth import bmi_env
             try:
                 python = bmi_env.BMI.ensure()
             except RuntimeError as error:

@@ -11,8 +11,8 @@ from cifar_files import (Killed, kill_after_checkpoint, nan_at_call, rewrite, wr
                          write_cifar100)
 from scipy import stats
 
-from bench import cifar, cifar_report
 from bench.grid import planning
+from bench.paper import cifar, cifar_report
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_float
 
 

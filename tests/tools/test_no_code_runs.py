@@ -14,8 +14,8 @@ from cifar_files import rewrite, write_cifar10
 from grids import CIFAR_TINY, ckpt, tiny
 
 import minimi as mm
-from bench import cifar
 from bench.grid import commandline
+from bench.paper import cifar
 from minimi.data.cifar import CifarError, load_cifar
 from minimi.tools import cli
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from bench import speed
+from bench.speed import steps as speed
 from minimi.engine import tensor
 from minimi.engine.ops import fast_conv
 from minimi.tools import profile
@@ -47,7 +47,7 @@ def test_the_breakdown_adds_up_to_the_step():
 def test_estimate_tasks_times_both_ways_on_each_task_and_seed(monkeypatch):
     """Every quick task × seed runs with the interval and alone (subsamples=1), on
     that seed's rows, and `covered` reads the task's own truth."""
-    import bench.tasks
+    import bench.truth.tasks
     from minimi.estimator.result import EstimateResult
 
     class Task:
@@ -63,7 +63,7 @@ def test_estimate_tasks_times_both_ways_on_each_task_and_seed(monkeypatch):
         calls.append((round(float(x[0, 0]), 6), seed, changes))
         return EstimateResult(ci=[0.4, 0.6])
 
-    monkeypatch.setattr(bench.tasks, "quick_tasks", lambda: [Task("a", 0.5), Task("b", 0.7)])
+    monkeypatch.setattr(bench.truth.tasks, "quick_tasks", lambda: [Task("a", 0.5), Task("b", 0.7)])
     monkeypatch.setattr(speed.mm, "estimate", fake_estimate)
     runs = speed.estimate_tasks(seeds=(0, 1), rows=10)
     assert [(task, seed, covered) for task, seed, *_, covered in runs] == \

@@ -25,8 +25,8 @@ from minimi import bounds
 from minimi.data.cifar import CifarError, balanced_subset, batches, load_cifar, to_device_float
 from minimi.engine.files import dumps, write_atomic
 
+from ..grid import commandline, planning, records
 from .cifar_report import GRID, lambda_figure, report
-from .grid import commandline, planning, records
 
 ORIGINALS = list(bounds.ORIGINALS)
 # docs/method.md §2: every benchmark also runs renwj with the authors' C = 0 as its own row

@@ -11,8 +11,8 @@ from scipy import stats
 from minimi import bounds
 from minimi.tools.plot import PALETTE, Figure
 
-from .grid import commandline, records, summaries
-from .grid.summaries import finite_mean
+from ..grid import commandline, records, summaries
+from ..grid.summaries import finite_mean
 
 ORIGINALS = list(bounds.ORIGINALS)
 GRID = (0.1, 0.01, 0.001)  # docs/method.md §3: Table 2 chooses λ from this grid only

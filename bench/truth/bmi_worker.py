@@ -1,8 +1,8 @@
-"""Runs inside the bmi environment (bench/bmi_env.py), never inside minimi's: bmi's
+"""Runs inside the bmi environment (bench/truth/bmi_env.py), never inside minimi's: bmi's
 own harness on bmi's own tasks, one estimator at a time.
 
-    <bmi env python> bench/bmi_worker.py PLAN.json
-    <bmi env python> bench/bmi_worker.py --catalogue     # bmi's tasks, their dims and MI
+    <bmi env python> bench/truth/bmi_worker.py PLAN.json
+    <bmi env python> bench/truth/bmi_worker.py --catalogue     # bmi's tasks, their dims and MI
 
 PLAN.json holds {"commands": {"minimi": [...], "torch-mist": [...]}, "folder": DIR,
 "units": [{"key", "task", "samples", "seed", "estimator", "options"}, ...]}. Each

@@ -18,7 +18,7 @@ import minimi as mm
 from minimi import bounds
 from minimi.tools.plot import Figure, ema
 
-from .grid import commandline, planning, records, summaries
+from ..grid import commandline, planning, records, summaries
 
 DIM = 20
 ALL_LOSSES = ("mine,smile,infonce,nwj,tuba,js,remine,resmile,reinfonce,renwj,retuba,rejs,"

@@ -1,5 +1,5 @@
 """The one-hot instability study (paper Figs. 1–3, 5); its grid and training also run
-the C* sweep (Fig. 4, bench/cstar.py).
+the C* sweep (Fig. 4, bench/paper/cstar.py).
 
     python -m bench onehot [--batch-size 100,32] [--steps 3000] [--lam 1] [...]
 
@@ -18,7 +18,7 @@ import minimi as mm
 from minimi import bounds
 from minimi.tools.plot import Figure
 
-from .grid import commandline, planning, records, summaries
+from ..grid import commandline, planning, records, summaries
 
 N = 16
 TRUE_MI = math.log(N)

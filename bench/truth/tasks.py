@@ -1,4 +1,4 @@
-"""Every bound on distributions with known MI (bench/distributions.py): how close
+"""Every bound on distributions with known MI (bench/truth/distributions.py): how close
 does `minimi.estimate` get, with each bound, on data that is not one Gaussian?
 
     python -m bench tasks [--profile quick|interval|paper] [--losses ...] [--seeds N]
@@ -30,8 +30,8 @@ import minimi
 from minimi import bounds
 from minimi.tools.plot import PALETTE, Figure
 
+from ..grid import commandline, planning, records, summaries
 from . import distributions as D
-from .grid import commandline, planning, records, summaries
 
 ALL_LOSSES = ",".join(bounds.BOUNDS) + ",renwj:target=0"
 PANELS = [("MINE", ("mine", "remine", "mine_ema")), ("SMILE", ("smile", "resmile", "smile_js")),

@@ -1,9 +1,9 @@
 """torch-mist as a bmi external estimator, through torch-mist's own command line.
 
-    python bench/mist_command.py --mist MIST SAMPLE_CSV DIM_X DIM_Y
+    python bench/truth/mist_command.py --mist MIST SAMPLE_CSV DIM_X DIM_Y
                                  [--seed S] [--result FILE.json]
 
-MIST is the `mist` command of the torch-mist environment (bench/bmi_env.py). It runs
+MIST is the `mist` command of the torch-mist environment (bench/truth/bmi_env.py). It runs
 with the settings of torch-mist's README call, `estimate_mi(data=(x, y),
 estimator="smile", hidden_dims=[128], max_iterations=1000)` (its batch of 128 set
 too, since `mist`'s own default is 64), on a copy of the sample with the column

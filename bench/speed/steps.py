@@ -117,7 +117,7 @@ def estimate_10k(runs):
 def estimate_tasks(seeds=(0, 1), rows=5000):
     """The interval's cost over many data sets, not one: [(task, seed, seconds with
     the interval, seconds alone, covered)] on the quick tasks of `bench tasks`."""
-    from .tasks import quick_tasks
+    from ..truth.tasks import quick_tasks
     out = []
     for task in quick_tasks():
         for seed in seeds:

@@ -8,7 +8,7 @@ BMI         the released bmi benchmark (MINIMI_BMI_ENV, default
             jax.core.pp_eqn_rules, which its tensorflow-probability imports.
 TORCH_MIST  torch-mist with PyTorch for the CPU (MINIMI_TORCH_MIST_ENV, default
             ~/.cache/minimi/torch-mist-0.2.17; about 1.4 GB), run through its own
-            `mist` command (bench/mist_command.py). torch-mist imports pandas
+            `mist` command (bench/truth/mist_command.py). torch-mist imports pandas
             without declaring it.
 """
 import os

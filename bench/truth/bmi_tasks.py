@@ -4,15 +4,15 @@ bmi's own tasks (Czyż et al., "Beyond Normal", `pip install benchmark-mi==0.1.3
     python -m bench bmi [--profile quick|full] [--estimators minimi,ksg,...]
                         [--tasks ID,...] [--samples N[,N...]] [--seeds N] [--out DIR]
 
-bmi lives in a throwaway environment of its own (bench/bmi_env.py, built once);
-bench/bmi_worker.py runs there. For each task, sample size and seed it draws bmi's
+bmi lives in a throwaway environment of its own (bench/truth/bmi_env.py, built once);
+bench/truth/bmi_worker.py runs there. For each task, sample size and seed it draws bmi's
 sample with task.sample, writes it with bmi.utils.save_sample and hands it to
 bmi.benchmark.run_estimator with each estimator: minimi as bmi runs any external
 estimator (the command `python -m minimi bmi SAMPLE_CSV DIM_X DIM_Y`, defaults,
 --accept-flagged so that its flagged numbers are scored too, and its flags kept
 with --result), bmi's KSG, CCA and neural estimators with bmi's defaults, and
 torch-mist with its README call's settings (its own `mist` command, run by
-bench/mist_command.py as an external estimator too, in an environment of its
+bench/truth/mist_command.py as an external estimator too, in an environment of its
 own with PyTorch for the CPU, built once; where it cannot be installed the default
 profiles go on without it and say so).
 
@@ -39,12 +39,13 @@ import numpy as np
 from minimi.engine.files import write_json
 from minimi.tools.plot import PALETTE, Figure
 
+from ..grid import commandline, planning, records, summaries
 from . import bmi_env, mist_command
-from .grid import commandline, planning, records, summaries
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKER = os.path.join(ROOT, "bench", "bmi_worker.py")
-MIST_COMMAND = os.path.join(ROOT, "bench", "mist_command.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WORKER = os.path.join(HERE, "bmi_worker.py")
+MIST_COMMAND = os.path.join(HERE, "mist_command.py")
 ESTIMATORS = ("minimi", "ksg", "cca", "bmi-infonce", "bmi-nwj", "bmi-dv", "bmi-mine",
               "torch-mist")
 # one task of each kind; the 1v1 normal, bimodal and wiggly tasks are one task for
@@ -63,7 +64,7 @@ OTHERS_SETTINGS = {"torch-mist": f"torch-mist 0.2.17, its README call's settings
 
 
 def _worker(python, argument, folder):
-    """Start bench/bmi_worker.py in the bmi environment; what it says besides its
+    """Start bench/truth/bmi_worker.py in the bmi environment; what it says besides its
     RESULT lines (JAX's warnings) goes to worker.log in `folder`."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = ROOT      # for `python -m minimi` in the commands it starts

@@ -1,12 +1,12 @@
 """ReMINE with different C* (paper Fig. 4): the regularizer pins the second term at C,
 whatever C is, and the value stays near log 16. On the one-hot data and critic of
-bench/onehot.py, with its grid and training.
+bench/paper/onehot.py, with its grid and training.
 
     python -m bench cstar [--targets -5,-2,0,2,5] [--steps 1500] [...]
 """
 from minimi.tools.plot import Figure
 
-from .grid import commandline, summaries
+from ..grid import commandline, summaries
 from .onehot import TRUE_MI, arguments, by, first_seed, mean_sd, run_grid, ylim
 
 
