@@ -25,6 +25,10 @@ BOUNDS = {
     "mine_ema": mine_ema, "smile_js": smile_js,
 }
 ORIGINALS = ("mine", "smile", "infonce", "nwj", "tuba", "js")
+# How a critic a bound trained is scored on held-out pairs (estimator/heldout.py): the
+# optimal critic of every bound is log r + c, which DV scores right whatever c is, but
+# InfoNCE's, log r + c(x): c(x) cancels only within a row, so its family is scored by row.
+ROW_SCORED = ("infonce", "reinfonce")
 _TWINS = {name: "re" + name for name in ORIGINALS}
 
 
@@ -45,6 +49,13 @@ def original(name):
                      f"{', '.join(_TWINS.values())}")
 
 
+def held_out_rule(name):
+    """How estimator/heldout.py scores a critic that bound `name` trained: 'infonce'
+    (row by row) or 'dv'."""
+    _known(name)
+    return "infonce" if name in ROW_SCORED else "dv"
+
+
 def parameters(name):
     """{parameter: default} that a bound accepts beyond scores/pairing/labels."""
     _known(name)
@@ -53,19 +64,26 @@ def parameters(name):
             if p.name not in skip}
 
 
-def make(name, **params):
-    """A callable loss(scores, pairing=None, labels=None) -> Bound with `params`
-    bound; unknown parameters are an error listing the valid ones. mine_ema's
-    moving average lives in the callable (its `.state`)."""
+def checked(name, **params):
+    """`params` of bound `name` as floats, each checked; an unknown name or parameter, or
+    a bad value, is a ValueError that names it (and lists the valid parameters)."""
     valid = parameters(name)
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; valid: "
                          f"{', '.join(f'{k}={v}' for k, v in valid.items()) or 'none'}")
     try:
-        params = check_parameters(**params)
+        return check_parameters(**params)
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
+
+
+def make(name, **params):
+    """A callable loss(scores, pairing=None, labels=None) -> Bound with `params`
+    bound; unknown parameters are an error listing the valid ones. mine_ema's
+    moving average lives in the callable (its `.state`); `.held_out` is the rule
+    that scores its critic on held-out pairs."""
+    params = checked(name, **params)
     fn = BOUNDS[name]
     if name == "mine_ema":
         state = MovingAverage(params.pop("momentum", 0.9))
@@ -76,7 +94,7 @@ def make(name, **params):
     else:
         def loss(scores, pairing=None, labels=None):
             return fn(scores, pairing, labels, **params)
-    loss.name, loss.params = name, dict(params)
+    loss.name, loss.params, loss.held_out = name, dict(params), held_out_rule(name)
     return loss
 
 
@@ -96,7 +114,7 @@ def parse(spec):
         except ValueError:
             raise ValueError(f"{spec!r}: parameter {key.strip()} must be a number, "
                              f"got {text!r}") from None
-    make(name, **params)  # checks the names and the values
+    checked(name, **params)
     return name, params
 
 
@@ -106,5 +124,6 @@ def _known(name):
 
 __all__ = ["AllPairs", "BOUNDS", "Bound", "Contrastive", "MovingAverage", "NoPositivePairs",
            "ORIGINALS", "PAIRINGS", "Selection", "Separate", "Supervised", "check_parameters",
-           "make", "make_pairing", "off_diagonal", "original", "parameters", "parse",
+           "checked", "held_out_rule", "make", "make_pairing", "off_diagonal", "original", "parameters",
+           "parse",
            "regularized", *BOUNDS]

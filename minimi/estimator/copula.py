@@ -24,7 +24,6 @@ spirals hide from it).
 import numpy as np
 
 from .neighbours import few_ties, normal_scores
-from .settings import Settings
 
 # beyond this many columns in all the covariance costs O(n·d²) and says little
 MAX_DIMS = 200
@@ -62,34 +61,15 @@ def applies(x, y):
     return d <= MAX_DIMS and len(x) >= MIN_ROWS_PER_DIM * d and few_ties(x, y)
 
 
-def cross_check(x, y, high, seed, bound):
-    """(Gaussian-copula estimate or None, flags): a flag when it lies above `high`,
-    the interval's upper end, by more than its standard error (on independent data
-    it is ≈ 0 ± noise, and an interval just below 0 is no sign of missed dependence);
-    what to try depends on the `bound` that trained the critic."""
+def second_opinion(x, y, seed):
+    """(estimate, its standard error) in nats of the Gaussian copula on the normal scores
+    of the rows x, y; None where it does not apply or the columns determine each other."""
     if not applies(x, y):
-        return None, []
+        return None
     rng = np.random.default_rng([seed, 4])
     with np.errstate(all="ignore"):
         try:
             mi, se = gaussian_mi(normal_scores(x, rng), normal_scores(y, rng))
         except np.linalg.LinAlgError:       # columns that determine each other
-            return None, []
-    if not (np.isfinite(mi) and np.isfinite(se)):
-        return None, []
-    if mi - se <= high:
-        return mi, []
-    return mi, [f"a Gaussian-copula estimate (the MI of a Gaussian with the correlations of "
-                f"the rows' normal scores) gives {mi:.2f} ± {se:.2f} nats, above the "
-                f"interval's upper end ({high:.2f}): it is exact for Gaussian dependence and "
-                "lower for most other kinds, so the critic likely missed dependence that a "
-                "linear map already shows and the estimate is too low (the interval has no "
-                "upper end); " + _try(bound)]
-
-
-def _try(bound):
-    """What may train the critic better, for the bound that trained it."""
-    if bound != Settings.bound:
-        return f"the default bound ({Settings.bound}), more rows or a lower lr may train it better"
-    return ("more rows or a lower lr may train it better, and where the data is close to "
-            "Gaussian the copula's number is likely the closer one")
+            return None
+    return (mi, se) if np.isfinite(mi) and np.isfinite(se) else None

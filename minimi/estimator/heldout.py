@@ -10,7 +10,7 @@ J_i is every j ≠ i (m = n − 1) when the split's pairs fit the budget
 `max_pairs`, otherwise m = max_pairs // n other rows drawn at random: the rows
 are shuffled into groups of m + 1 and every pair within a group is scored.
 
-The rules (which bound uses which: RULES; docs/estimator.md says why):
+The rules (which bound uses which: bounds.held_out_rule; docs/estimator.md says why):
 
     dv       mean(a) − lme(b)
              = mean(T_J) − lme(T_M): every row contributes m pairs, so the lme
@@ -33,9 +33,6 @@ from ..engine import backend
 from ..engine.backend import get_array_module
 from ..engine.tensor import Tensor, no_grad
 
-RULES = {name: "dv" for name in ("mine", "remine", "mine_ema", "smile", "resmile", "smile_js",
-                                 "nwj", "renwj", "tuba", "retuba", "js", "rejs")}
-RULES.update(infonce="infonce", reinfonce="infonce")
 BLOCK_FLOATS = 1 << 22  # floats one scoring block may hold (16 MB in float32)
 
 

@@ -29,12 +29,6 @@ MAX_DIMS = 4
 K = 3
 # more repeated values than this fraction of a column: discrete or rounded data
 MAX_TIES = 0.01
-# what a flag suggests, by the critic that was used
-TRY = {"separable": "critic='concat' (an MLP on [x; y]) may represent it better",
-       "concat": "the concat critic in use did not represent it either: in so few dimensions "
-                 "KSG's number is likely the closer one"}
-
-
 def ksg(x, y, k=K):
     """The KSG estimate (nats) of I(X; Y) from rows of x (n, dx), y (n, dy)."""
     from scipy.spatial import cKDTree        # only here: `import minimi` stays light
@@ -71,17 +65,10 @@ def applies(x, y):
     return x.shape[1] + y.shape[1] <= MAX_DIMS and few_ties(x, y)
 
 
-def cross_check(x, y, high, seed, critic):
-    """(KSG estimate or None, flags): a flag when KSG on the rows' normal scores lies
-    above `high`, the interval's upper end; what to try depends on the `critic` used."""
+def second_opinion(x, y, seed):
+    """KSG's estimate (nats) on the normal scores of the rows x (n, dx), y (n, dy), or
+    None where it does not apply (too many dimensions, too many repeated values)."""
     if not applies(x, y):
-        return None, []
+        return None
     rng = np.random.default_rng([seed, 3])
-    mi = ksg(normal_scores(x, rng), normal_scores(y, rng))
-    if mi <= high:
-        return mi, []
-    return mi, [f"a nearest-neighbour estimate (KSG, k={K}) on the same rows gives {mi:.2f} "
-                f"nats, above the interval's upper end ({high:.2f}): KSG rarely over-estimates, "
-                "so the critic likely missed part of the dependence (a density ratio it cannot "
-                "represent, such as one with sharp edges) and the estimate is too low (the "
-                "interval has no upper end); " + TRY[critic]]
+    return ksg(normal_scores(x, rng), normal_scores(y, rng))

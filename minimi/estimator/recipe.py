@@ -203,7 +203,7 @@ def make_critic(s, dx, dy):
 
 def train(data, s, rng, progress, start):
     loss = bounds.make(s.bound, **s.bound_params())
-    rule = heldout.RULES[s.bound]
+    rule = loss.held_out
     xt, yt = (a.astype(np.float32) for a in data.splits["train"])  # on the host
     model = make_critic(s, xt.shape[1], yt.shape[1])
     opt = Adam(model.parameters(), lr=s.lr)
@@ -313,14 +313,45 @@ def attach_interval(result, parts, s, x, y, start):
                                         result.n_test, s.ci_level)
         if interval.at_ceiling(high, result.n_test):    # more rows could show more
             high = math.inf
-        result.neighbour_mi, ksg_above = neighbours.cross_check(x, y, high, s.seed, s.critic)
-        result.gaussian_mi, copula_above = copula.cross_check(x, y, high, s.seed, s.bound)
-        result.flags += ksg_above + copula_above
-        if ksg_above or copula_above:   # the critic fell short: nothing bounds the truth above
+        result.neighbour_mi, result.gaussian_mi, above = second_opinions(x, y, high, s)
+        result.flags += above
+        if above:                       # the critic fell short: nothing bounds the truth above
             high = math.inf
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result
+
+
+def second_opinions(x, y, high, s):
+    """(KSG's estimate, the Gaussian copula's, flags) on the rows x, y: each a number or
+    None where it does not apply, and a flag for each that lies above `high`, the
+    interval's upper end (the copula's beyond its standard error: on independent data
+    it is ≈ 0 ± noise), with what to try for the critic and bound `s` trained."""
+    ksg = neighbours.second_opinion(x, y, s.seed)
+    gaussian = copula.second_opinion(x, y, s.seed)
+    flags = []
+    if ksg is not None and ksg > high:
+        flags.append(
+            f"a nearest-neighbour estimate (KSG, k={neighbours.K}) on the same rows gives "
+            f"{ksg:.2f} nats, above the interval's upper end ({high:.2f}): KSG rarely "
+            "over-estimates, so the critic likely missed part of the dependence (a density "
+            "ratio it cannot represent, such as one with sharp edges) and the estimate is too "
+            "low (the interval has no upper end); " + (
+                "critic='concat' (an MLP on [x; y]) may represent it better"
+                if s.critic == "separable" else "the concat critic in use did not represent "
+                "it either: in so few dimensions KSG's number is likely the closer one"))
+    if gaussian is not None and gaussian[0] - gaussian[1] > high:
+        flags.append(
+            f"a Gaussian-copula estimate (the MI of a Gaussian with the correlations of the "
+            f"rows' normal scores) gives {gaussian[0]:.2f} ± {gaussian[1]:.2f} nats, above the "
+            f"interval's upper end ({high:.2f}): it is exact for Gaussian dependence and lower "
+            "for most other kinds, so the critic likely missed dependence that a linear map "
+            "already shows and the estimate is too low (the interval has no upper end); " + (
+                f"the default bound ({Settings.bound}), more rows or a lower lr may train it "
+                "better" if s.bound != Settings.bound else "more rows or a lower lr may train "
+                "it better, and where the data is close to Gaussian the copula's number is "
+                "likely the closer one"))
+    return ksg, None if gaussian is None else gaussian[0], flags
 
 
 def _no_parts(failed, s, n):

@@ -119,7 +119,7 @@ class Settings:
                 raise ValueError(f"{name} is a setting of the bounds {', '.join(users)}, not of "
                                  f"{self.bound}{default}: choose one of those bounds with it, "
                                  f"or leave {name} out")
-        bounds.make(self.bound, **self.bound_params())  # the parameter values
+        bounds.checked(self.bound, **self.bound_params())  # the values; training builds it
         hidden = self.hidden
         if hidden is not None:
             if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):

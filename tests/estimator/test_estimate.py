@@ -81,7 +81,7 @@ def test_infonce_critic_is_scored_row_wise():
 def test_a_critic_that_never_beats_the_untrained_one_is_not_reported(monkeypatch):
     """Score the InfoNCE critic the wrong way (DV): every trained checkpoint falls
     below the untrained one, and the result must say so instead of giving a number."""
-    monkeypatch.setitem(heldout.RULES, "infonce", "dv")
+    monkeypatch.setattr(bounds, "held_out_rule", lambda name: "dv")
     r = np.random.default_rng(0)
     x = r.standard_normal((400, 2))
     result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",
@@ -590,7 +590,7 @@ def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
             if len(calls) == 3:
                 result.objective = result.objective * float("nan")
             return result
-        planted.params = loss.params
+        planted.params, planted.held_out = loss.params, loss.held_out
         return planted
     monkeypatch.setattr(recipe.bounds, "make", make)
     rng = np.random.default_rng(0)
@@ -600,7 +600,7 @@ def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
 
 
 def test_the_untrained_reason_quotes_the_best_trained_score(monkeypatch):
-    monkeypatch.setitem(heldout.RULES, "infonce", "dv")          # scored the wrong way
+    monkeypatch.setattr(bounds, "held_out_rule", lambda name: "dv")    # scored the wrong way
     r = np.random.default_rng(0)
     x = r.standard_normal((400, 2))
     result = minimi.estimate(x, x + 0.5 * r.standard_normal((400, 2)), bound="infonce",

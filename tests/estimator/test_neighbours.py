@@ -10,7 +10,7 @@ from scipy.special import digamma
 
 import minimi
 from minimi.engine.files import dumps
-from minimi.estimator import neighbours
+from minimi.estimator import neighbours, recipe
 from minimi.estimator.inputs import Marginals
 
 
@@ -53,7 +53,7 @@ def test_the_check_skips_many_dimensions_and_many_repeated_values():
     assert neighbours.applies(x, y)
     y[:, 1] = np.round(y[:, 1], 1)              # rounded: ties everywhere
     assert not neighbours.applies(x, y)
-    assert neighbours.cross_check(x, y, high=0.0, seed=0, critic="separable") == (None, [])
+    assert neighbours.second_opinion(x, y, seed=0) is None
 
 
 def test_up_to_one_percent_of_a_column_repeated_is_few_ties():
@@ -82,12 +82,18 @@ def test_only_a_ksg_estimate_above_the_interval_is_flagged():
     r = np.random.default_rng(3)
     x = r.standard_normal((2000, 1))
     y = x + r.standard_normal((2000, 1))        # ½ log 2 = 0.35 nats
-    mi, flags = neighbours.cross_check(x, y, high=0.2, seed=0, critic="separable")
-    assert mi == pytest.approx(0.5 * math.log(2), abs=0.05) and "above the interval" in flags[0]
-    assert "critic='concat'" in flags[0]
-    _, flags = neighbours.cross_check(x, y, high=0.2, seed=0, critic="concat")
-    assert "critic='concat'" not in flags[0] and "concat critic in use" in flags[0]
-    assert neighbours.cross_check(x, y, high=0.5, seed=0, critic="separable") == (mi, [])
+
+    def flags(high, critic):
+        """KSG's number and the flags recipe words for it (the copula's left out)."""
+        mi, _, words = recipe.second_opinions(x, y, high, minimi.Settings(critic=critic))
+        return mi, [w for w in words if "KSG" in w]
+    mi, above = flags(0.2, "separable")
+    assert mi == neighbours.second_opinion(x, y, seed=0)
+    assert mi == pytest.approx(0.5 * math.log(2), abs=0.05) and "above the interval" in above[0]
+    assert "critic='concat'" in above[0]
+    _, above = flags(0.2, "concat")
+    assert "critic='concat'" not in above[0] and "concat critic in use" in above[0]
+    assert flags(0.5, "separable") == (mi, [])
 
 
 def test_a_critic_that_cannot_represent_the_ratio_is_flagged():
