@@ -4,6 +4,7 @@
     inputs.py     the arrays checked, their columns mapped, degenerate data found
     heldout.py    scoring a critic on held-out rows (the reported number)
     recipe.py     estimate(): prepare, train, judge; the same on disjoint parts
+    training.py   the critic's step loop and the early-stopping rule
     interval.py   the interval from those estimates, and its checks
     neighbours.py KSG's second opinion in few dimensions
     copula.py     the Gaussian copula's second opinion in any dimension

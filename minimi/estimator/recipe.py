@@ -12,9 +12,9 @@ prepare  Split the rows into train / validation / test (test_fraction, then
          column through the marginal map fitted on the training split ("rank" by
          default: MI is unchanged by an invertible map of each coordinate, and
          heavy tails no longer break the critic).
-train    Train the critic (critic='auto': an MLP on [x; y] when x and y have one
-         column each, else g(x)·h(y); settings.py) on shuffled minibatches of the
-         training split. Before training and every `eval_every` steps, score the
+train    Train the critic (training.py; critic='auto': an MLP on [x; y] when x and y
+         have one column each, else g(x)·h(y); settings.py) on shuffled minibatches
+         of the training split. Before training and every `eval_every` steps, score the
          validation split (heldout.py: the rule that is right at this bound's
          optimum) and keep the best checkpoint. Stop once `patience` evaluations
          in a row found no gain beyond noise (a better checkpoint by less than one
@@ -36,15 +36,12 @@ import warnings
 
 import numpy as np
 
-from .. import bounds
-from ..critics import ConcatCritic, SeparableCritic
 from ..engine import backend
-from ..engine.optim import Adam
-from ..engine.tensor import Tensor
 from . import copula, heldout, interval, neighbours
 from .inputs import Marginals, check_pair, degenerate
 from .result import DataWarning, EstimateResult
 from .settings import Settings
+from .training import finite, train
 
 
 def estimate(x, y, settings=None, device=None, progress=None, **changes):
@@ -179,86 +176,7 @@ def prepare(x, y, s, rng, warn=True):
 
 # ---- train ------------------------------------------------------------------------------------
 
-class Run:
-    """What training left: the critic at its best checkpoint, and how it got there."""
-
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
-
-
-# A new best checkpoint restarts the patience count only when it beats the old one by
-# more than GAIN_Z standard errors of their difference on the validation rows: the
-# validation score of a critic that has stopped learning drifts up by noise alone
-# (0.998, 1.002, 1.003, 1.006 over 500 steps), and each such "gain" kept it training.
-GAIN_Z = 1.0
-
-
-def make_critic(s, dx, dy):
-    init = np.random.default_rng(s.seed + 1)
-    if s.critic == "separable":
-        return SeparableCritic(dx, dy, hidden=s.hidden, embed_dim=s.embed_dim, init="uniform",
-                               activation=s.activation, rng=init)
-    return ConcatCritic(dx, dy, hidden=s.hidden, init="uniform", rng=init)
-
-
-def train(data, s, rng, progress, start):
-    loss = bounds.make(s.bound, **s.bound_params())
-    rule = loss.held_out
-    xt, yt = (a.astype(np.float32) for a in data.splits["train"])  # on the host
-    model = make_critic(s, xt.shape[1], yt.shape[1])
-    opt = Adam(model.parameters(), lr=s.lr)
-    batch_size = min(s.batch_size, len(xt))
-
-    def validate():
-        """(value, RowScores) of the validation split."""
-        scores = data.scores(model, "val", s, rng)
-        return scores.value(rule), scores
-
-    # The untrained critic's score is the reference, not a candidate: on independent data
-    # every trained checkpoint falls below it (training fits the training rows' noise)
-    noise = np.random.default_rng([s.seed, 2])  # for gain_stderr: the batches' rng is left alone
-    untrained = validate()[0]
-    untrained_fit = data.scores(model, "train_sample", s, rng).value(rule)
-    best = (-math.inf, None, 0, model.state_dict())     # (value, scores, step, weights)
-    validation, curve = [(0, finite(untrained))], []
-    diverged_at, since_best, step, order = None, 0, 0, np.empty(0, dtype=np.int64)
-    while step < s.steps and since_best < s.patience:
-        step += 1
-        if len(order) < batch_size:            # a fresh shuffle of the training rows
-            order = rng.permutation(len(xt))
-        idx, order = order[:batch_size], order[batch_size:]
-        result = loss(model(Tensor(xt[idx]), Tensor(yt[idx])))
-        logged = result.numbers()               # one device→host copy per step
-        curve.append(finite(logged["value"]))
-        if not (math.isfinite(logged["value"]) and math.isfinite(logged["objective"])):
-            diverged_at = step
-            break
-        opt.zero_grad()
-        (-result.objective).backward()
-        opt.step()
-        if step % s.eval_every == 0 or step == s.steps:
-            v, scores = validate()
-            validation.append((step, finite(v)))
-            if math.isfinite(v) and v > best[0]:
-                # any better checkpoint is kept; only a gain beyond noise buys more time
-                gained = best[1] is None or \
-                    v - best[0] > GAIN_Z * heldout.gain_stderr(scores, best[1], rule, noise)
-                best = (v, scores, step, model.state_dict())
-                since_best = 0 if gained else since_best + 1
-            else:
-                since_best += 1
-            if progress:
-                rate = step / (time.perf_counter() - start)
-                progress(f"step {step}/{s.steps}: train {logged['value']:.3f}, validation "
-                         f"{v:.3f} nats (best {best[0]:.3f} at step {best[2]}), "
-                         f"{rate:.0f} steps/s, at most {(s.steps - step) / rate:.0f}s left")
-    model.load_state_dict(best[3])
-    return Run(model=model, loss=loss, rule=rule, best_step=best[2], steps_run=step,
-               best_value=finite(best[0]), untrained_value=finite(untrained),
-               untrained_fit=finite(untrained_fit),
-               since_best=since_best, diverged_at=diverged_at, validation=validation,
-               validation_scores=best[1], curve=curve)
-
+# training.py: the step loop, the early-stopping rule, and the Run it leaves
 
 # ---- judge ------------------------------------------------------------------------------------
 
@@ -398,10 +316,6 @@ def worse_than_untrained(run, fit, s, rng):
         return False
     se = run.validation_scores.bootstrap_stderr(run.rule, rng)
     return not run.untrained_value - run.best_value <= interval.z_value(s.ci_level) * se
-
-
-def finite(v):
-    return v if v is not None and math.isfinite(v) else None
 
 
 def shown(v):

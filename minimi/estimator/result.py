@@ -1,4 +1,5 @@
 """What minimi.estimate returns: the estimate and everything needed to judge it."""
+import dataclasses
 import math
 
 
@@ -7,25 +8,50 @@ class DataWarning(UserWarning):
     duplicated columns, a spread that float32 cannot hold)."""
 
 
+@dataclasses.dataclass
 class EstimateResult:
-    """The estimate and everything needed to judge it.
-
-    mi (nats; None unless status is 'ok'), ci ([low, high] at ci_level; interval.py
-    says what it covers), flags (sentences: why the number and its interval need a
-    second look), stderr (the test rows' bootstrap), subsample_mi (the estimates on
-    disjoint parts of the rows), neighbour_mi (KSG's estimate on the same rows in
-    few dimensions, a second opinion; None elsewhere), gaussian_mi (the Gaussian-copula
-    estimate on the same rows, a second opinion in any dimension; None on discrete
-    data or too few rows per column), validation_mi, status, reason
-    (why not ok), settled, warnings, best_step, steps_run, train_mi, curve (per-step
-    training values), validation ((step, value) pairs), scoring (the held-out rule), pairs
-    (all or sampled), rejected_mi (the test estimate of a failed run, kept for
-    diagnosis), critic, hidden, batch_size, lr (what trained: critic='auto' and the
-    critic's defaults resolved).
-    """
-
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
+    """The estimate and everything needed to judge it. Numbers are in nats; `as_dict`
+    gives them in bits too, and `summary()` (also `str()`) as one line."""
+    # the number and its uncertainty
+    mi: float                     # None unless status is 'ok'
+    stderr: float                 # the test rows' bootstrap standard error
+    rejected_mi: float            # a failed run's test estimate, kept for diagnosis
+    unit: str                     # 'nats'
+    train_mi: float               # the chosen critic on a sample of its training rows
+    validation_mi: float          # ... on the validation rows that chose it
+    validation_stderr: float
+    ci_level: float
+    ci: list                      # [low, high] at ci_level (high inf: no upper end);
+    #                               interval.py says what it covers
+    subsample_mi: list            # the estimates on disjoint parts of the rows
+    neighbour_mi: float           # KSG on the same rows in few dimensions, else None
+    gaussian_mi: float            # the Gaussian copula on the same rows, else None
+    flags: list                   # sentences: why the number needs a second look
+    # whether it can be trusted
+    status: str                   # 'ok', 'untrained', 'diverged', 'non_finite', 'degenerate'
+    reason: str                   # why not 'ok'
+    diverged_at_step: int
+    settled: bool                 # validation had stopped improving
+    warnings: list                # about the data (DataWarning's sentences)
+    # how it was made
+    best_step: int
+    steps_run: int
+    bound: str
+    critic: str                   # 'separable' or 'concat' (critic='auto' resolved)
+    hidden: list
+    batch_size: int
+    lr: float
+    steps: int
+    scoring: str                  # the held-out rule: 'dv' or 'infonce'
+    pairs: str                    # all or sampled pairs, and how many per row
+    marginals: str
+    n_train: int
+    n_validation: int
+    n_test: int
+    params: dict                  # the bound's parameters
+    elapsed_s: float
+    curve: list                   # the training batch's value at every step
+    validation: list              # (step, validation estimate) pairs
 
     @property
     def flag_reasons(self):
@@ -48,7 +74,8 @@ class EstimateResult:
         """Every field but the curves, in nats or bits; non-finite numbers are None;
         with `flagged` and `flag_reasons`."""
         scale = 1 / math.log(2) if bits else 1.0
-        out = {k: v for k, v in self.__dict__.items() if k not in ("curve", "validation")}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name not in ("curve", "validation")}
         for key in ("mi", "stderr", "train_mi", "rejected_mi", "validation_mi",
                     "validation_stderr", "neighbour_mi", "gaussian_mi"):
             out[key] = _scaled(out.get(key), scale)

@@ -13,7 +13,7 @@ from scipy.stats import norm
 import minimi
 from minimi import DataWarning, bounds
 from minimi.engine.files import dumps
-from minimi.estimator import heldout, inputs, recipe
+from minimi.estimator import heldout, inputs, recipe, training
 from minimi.tools import cli
 
 
@@ -115,6 +115,14 @@ def test_a_critic_that_learns_only_noise_gives_an_estimate_near_zero():
     assert result.ci[1] < 0 and any("below 0" in f for f in result.flags), str(result)
 
 
+def _run(**numbers):
+    """A training.Run that only its numbers matter for (worse_than_untrained reads them)."""
+    fields = dict(model=None, loss=None, rule="infonce", best_step=1, steps_run=1,
+                  since_best=0, diverged_at=None, validation=[], validation_scores=None,
+                  curve=[])
+    return training.Run(**{**fields, **numbers})
+
+
 def test_untrained_means_worse_beyond_noise_on_validation_and_no_better_on_training_rows():
     """The verdict on hand-made scores: a shortfall within the validation noise (a
     bootstrap standard error computed here with a loop) is kept as an answer."""
@@ -129,14 +137,14 @@ def test_untrained_means_worse_beyond_noise_on_validation_and_no_better_on_train
     settings = minimi.Settings()
 
     def worse(shortfall_in_se, fit, untrained_fit=0.0):
-        run = recipe.Run(best_value=best, untrained_value=best + shortfall_in_se * se,
-                         untrained_fit=untrained_fit, validation_scores=scores, rule="infonce")
+        run = _run(best_value=best, untrained_value=best + shortfall_in_se * se,
+                   untrained_fit=untrained_fit, validation_scores=scores)
         return recipe.worse_than_untrained(run, fit, settings, np.random.default_rng(1))
 
     assert not worse(1.5, fit=-0.1) and worse(2.5, fit=-0.1)   # 1.96 standard errors
     assert not worse(2.5, fit=0.1) and not worse(-1.0, fit=-0.1)
     assert worse(2.5, fit=float("nan")) and worse(2.5, fit=0.1, untrained_fit=None)
-    run = recipe.Run(best_value=None, untrained_value=0.0, untrained_fit=0.0)
+    run = _run(best_value=None, untrained_value=0.0, untrained_fit=0.0)
     assert recipe.worse_than_untrained(run, 0.1, settings, rng)    # no finite checkpoint
 
 
@@ -592,7 +600,7 @@ def test_a_nan_objective_alone_is_a_divergence(monkeypatch):
             return result
         planted.params, planted.held_out = loss.params, loss.held_out
         return planted
-    monkeypatch.setattr(recipe.bounds, "make", make)
+    monkeypatch.setattr(bounds, "make", make)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 2))
     result = minimi.estimate(x, x + rng.standard_normal((200, 2)), steps=20, eval_every=5)
