@@ -83,13 +83,13 @@ bench-slb bench-clb bench-lambda: bench-%: deps
 	  exit 2; fi
 	$(PY) -m bench $* --data "$(DATA)" --dataset $(DATASET) --profile $(PROFILE) --out $(OUT)
 
-# Every bound on distributions with known MI (~11 minutes quick on 2 cores).
+# Every bound on distributions with known MI (its time: docs/benchmarks.md).
 bench-tasks: deps
 	$(PY) -m bench tasks --profile $(PROFILE) --out $(OUT)
 
 # minimi beside bmi's estimators and torch-mist's on bmi's tasks, through the released
 # bmi's harness (their environments are built once, in ~/.cache/minimi: bmi's and one
-# with PyTorch for the CPU, ~1.4 GB; quick 4½–7½ minutes on 2 cores once they are built).
+# with PyTorch for the CPU; their size and the time: docs/benchmarks.md).
 bench-bmi: deps
 	$(PY) -m bench bmi --profile $(PROFILE) --out $(OUT)
 

@@ -36,8 +36,8 @@ LAMBDAS = list(GRID)  # Table 2's λ grid (docs/method.md §3)
 # Paper profile (docs/method.md §3): (epochs, batch size) per benchmark and data set, 5 seeds.
 PAPER = {("slb", "cifar10"): (40, 10), ("slb", "cifar100"): (100, 100),
          ("clb", "cifar10"): (100, 10), ("clb", "cifar100"): (150, 100)}
-# Quick profile: sized so that the twelve losses (and renwj:target=0) with one
-# seed on CIFAR-10 take about 20–25 minutes on 2 cores (94–103 s per run).
+# Quick profile: sized so that the twelve losses (and renwj:target=0) with one seed on
+# CIFAR-10 run in well under an hour on 2 cores (the time: docs/benchmarks.md).
 QUICK = {"train_subset": 10000, "epochs": 10, "batch_size": 128, "seeds": 1, "lams": [0.01]}
 HOW_TO_GET = ("CIFAR is not downloaded by minimi. Get cifar-10-python.tar.gz or "
               "cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, unpack "

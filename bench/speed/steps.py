@@ -12,7 +12,7 @@ Workloads (float32):
                   and interval; and the number alone (subsamples=1), timed alternately:
                   the interval's cost (target: at most 2× the number alone)
   estimate_tasks  the same two on each quick task of `bench tasks` × seeds 0 and 1 at
-                  5000 rows (about 2 minutes): the interval's cost over 14 data sets,
+                  5000 rows (minutes): the interval's cost over 14 data sets,
                   in total and per estimate
 
 Each is also given as a ratio to a plain NumPy float32 1024³ matmul timed in

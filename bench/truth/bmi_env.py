@@ -7,9 +7,9 @@ BMI         the released bmi benchmark (MINIMI_BMI_ENV, default
             ~/.cache/minimi/bmi-0.1.3). bmi 0.1.3 needs JAX 0.4.30: newer JAX removed
             jax.core.pp_eqn_rules, which its tensorflow-probability imports.
 TORCH_MIST  torch-mist with PyTorch for the CPU (MINIMI_TORCH_MIST_ENV, default
-            ~/.cache/minimi/torch-mist-0.2.17; about 1.4 GB), run through its own
-            `mist` command (bench/truth/mist_command.py). torch-mist imports pandas
-            without declaring it.
+            ~/.cache/minimi/torch-mist-0.2.17; its size: docs/benchmarks.md), run
+            through its own `mist` command (bench/truth/mist_command.py). torch-mist
+            imports pandas without declaring it.
 """
 import os
 import subprocess

@@ -22,7 +22,7 @@ shares it out. The summary: estimate − truth per task and estimator, each
 estimator's mean |error|, tasks within 0.1 nats, failures and median seconds per
 estimate; a figure of estimate against truth with a panel per estimator. Seconds
 are those the estimate took in its own process: minimi's and torch-mist's commands
-report them (starting Python and importing PyTorch, ~3 s, left out); bmi's
+report them (starting Python and importing PyTorch left out); bmi's
 estimators run in the harness's process.
 """
 import argparse

@@ -13,7 +13,7 @@ runs in torch-mist's process, never in this one.
 bmi reads standard output with standard error merged in, so whatever `mist` prints
 goes to torch_mist.log beside FILE.json and the one number alone to standard
 output; a failure prints why and exits 1. --result keeps the number and the
-seconds from `mist` reading the data to its estimate (without the ~3 s that
+seconds from `mist` reading the data to its estimate (without the seconds that
 starting it and importing PyTorch take).
 """
 import argparse

@@ -24,7 +24,7 @@ import numpy as np
 
 
 # dx + dy up to this: beyond it the neighbours spread out and KSG falls far below
-# the truth (bmi's 25+25-D Gaussian: KSG −0.80 nats), so it could never flag
+# the truth (docs/estimator.md has bmi's 25+25-D Gaussian), so it could never flag
 MAX_DIMS = 4
 K = 3
 # more repeated values than this fraction of a column: discrete or rounded data

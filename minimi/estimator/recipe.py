@@ -131,8 +131,8 @@ class Prepared:
         return heldout.row_scores(critic, *self.splits[split], s.pairs_budget(), rng)
 
 
-# fewer held-out rows than this give a number that means nothing (2 test rows gave
-# 12.1 ± 6.6 nats for a true 1.02), so such a split is refused before training
+# fewer held-out rows than this give a number that means nothing (a bootstrap over a
+# handful of rows; docs/estimator.md), so such a split is refused before training
 MIN_SPLIT_ROWS = 8
 
 

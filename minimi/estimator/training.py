@@ -24,7 +24,7 @@ from . import heldout
 # A new best checkpoint restarts the patience count only when it beats the old one by
 # more than GAIN_Z standard errors of their difference on the validation rows: the
 # validation score of a critic that has stopped learning drifts up by noise alone
-# (0.998, 1.002, 1.003, 1.006 over 500 steps), and each such "gain" kept it training.
+# (docs/estimator.md shows it), and each such "gain" kept it training.
 GAIN_Z = 1.0
 
 
