@@ -206,6 +206,8 @@ class Minimum(Function):
 
 
 # ---- public functions ---------------------------------------------------
+# Each takes Tensors or numbers whose shapes broadcast together (NumPy's rules); numbers
+# become constants of the first Tensor's dtype, so float32 stays float32.
 
 def add(a, b):
     return Add.apply(a, b)

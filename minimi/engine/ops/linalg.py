@@ -51,6 +51,8 @@ class MatMul(Function):
 
 
 def matmul(a, b):
+    """a @ b by NumPy's rules: 1-D operands, leading batch dimensions that broadcast; the
+    inner dimensions must agree (the error names both shapes)."""
     return MatMul.apply(a, b)
 
 

@@ -96,14 +96,17 @@ class LogSumExp(Function):
 # ---- public functions -------------------------------------------------------
 
 def sum(x, axis=None, keepdims=False):
+    """Σ x over `axis` (None: every axis; an int or a tuple), dropping it unless keepdims."""
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):
+    """The largest entry over `axis` (as sum's); tied maxima share the gradient."""
     return Max.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
+    """The mean over `axis` (as sum's)."""
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 

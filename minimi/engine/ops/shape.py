@@ -102,16 +102,20 @@ class Diagonal(Function):
 # ---- public functions -------------------------------------------------------
 
 def reshape(x, *shape):
+    """x with a new shape of as many entries: reshape(x, 2, 3) or reshape(x, (2, 3)); one
+    -1 is inferred."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Reshape.apply(x, shape=tuple(shape))
 
 
 def transpose(x, *axes):
+    """x with its axes reversed, or in the order given (the axes, or one tuple of them)."""
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     return Transpose.apply(x, axes=tuple(a % x.ndim for a in axes) if axes else None)
 
 
 def broadcast_to(x, shape):
+    """x repeated to `shape` by NumPy's broadcasting rules; the gradient sums back."""
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
@@ -151,11 +155,14 @@ def _joined(op, tensors, axis, new_axis):
 
 
 def concatenate(tensors, axis=0):
+    """Join a list of one or more tensors along an existing `axis`; their shapes agree on
+    every other axis."""
     tensors, axis = _joined("concatenate", tensors, axis, new_axis=0)
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
+    """Join a list of one or more tensors of one shape along a new `axis`."""
     tensors, axis = _joined("stack", tensors, axis, new_axis=1)
     return Stack.apply(*tensors, axis=axis)
 
