@@ -5,6 +5,8 @@ import numpy as np
 
 from . import checks
 from .backend import get_array_module, to_numpy
+from .module import Module
+from .tensor import Tensor
 
 
 class Optimizer:
@@ -19,10 +21,7 @@ class Optimizer:
 
     def _number(self, name, value, **limits):
         """A finite hyperparameter within limits; the error names the optimizer."""
-        try:
-            return checks.number(name, value, **limits)
-        except ValueError as error:
-            raise ValueError(f"{type(self).__name__}: {error}") from None
+        return checks.number(name, value, who=type(self).__name__, **limits)
 
     def zero_grad(self):
         for p in self.params:
@@ -40,8 +39,6 @@ class Optimizer:
 
 def _tensors(params, who):
     """The parameters as a list, each a Tensor that requires a gradient."""
-    from .module import Module
-    from .tensor import Tensor
     if isinstance(params, Module):
         raise TypeError(f"{who}: params must be the module's parameters: pass "
                         f"module.parameters(), got the {type(params).__name__} itself")
