@@ -8,17 +8,19 @@
 
 The tree, one layer on the next (each package's docstring says what it holds):
 
-    engine/      Tensor, ops, Module, layers, optimizers, gradcheck, backend
+    backend.py   NumPy or CuPy: the one file that imports cupy (the engine's floor)
+    engine/      Tensor, ops, Module, layers, optimizers, gradcheck
     bounds/      the MI bounds and which scores are joint or marginal
     critics.py   the critics T(x, y)
     estimator/   minimi.estimate: prepare, train, judge, the interval
     data/        data sets read from files the user names (CIFAR)
     tools/       the minimi command, doctor, plots, tables, bmi adapter, tuning, profile
 
-`minimi.backend` and `minimi.ops` are the engine's modules, here for short.
+`minimi.ops` is the engine's table of ops, here for short.
 """
+from . import backend
 from .critics import ConcatCritic, SeparableCritic, one_hot_critic
-from .engine import backend, ops
+from .engine import ops
 from .engine.gradcheck import GradcheckError, gradcheck, gradcheck_module
 from .engine.layers import MLP, Conv2d, Linear, SmallCNN
 from .engine.module import Module, Parameter

@@ -23,10 +23,10 @@ def versions():
     for bit only where all of these do (docs/benchmarks.md#reproducibility)."""
     import PIL
     import scipy
-    blas = minimi.engine.backend.blas_info()
+    blas = minimi.backend.blas_info()
     return {"minimi": minimi.__version__, "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "pillow": PIL.__version__,
-            "platform": platform.platform(), "device": minimi.engine.backend.device(),
+            "platform": platform.platform(), "device": minimi.backend.device(),
             "cpu": cpu_model(), "blas": blas["blas"], "blas_kernel": blas["blas_kernel"],
             "blas_threads": blas["blas_threads"]}
 

@@ -82,7 +82,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
     under --jobs."""
     task = catalogue()[task_name]
     x, y = task.sample(samples, np.random.default_rng(seed))
-    with minimi.engine.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
+    with minimi.backend.blas_thread_count(ESTIMATE_BLAS_THREADS):
         result = minimi.estimate(x, y, bound=name, seed=seed, marginals=marginals,
                                  steps=steps, **params)
         made_by = records.versions()
@@ -144,7 +144,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=commandline.positive(int),
                         help="the estimator's most training steps (default: its own, 5000)")
     parser.add_argument("--jobs", type=commandline.positive(int),
-                        default=minimi.engine.backend.cpus(),
+                        default=minimi.backend.cpus(),
                         help="estimates run at once, in worker processes sharing the cores "
                              "(default: one per CPU this process may use)")
     args = commandline.parse_args(parser, argv)
@@ -211,7 +211,7 @@ def _finished(work, jobs):
         for planned, args in work:
             yield planned, estimate_run(*args)
         return
-    threads = max(1, minimi.engine.backend.cpus() // jobs)
+    threads = max(1, minimi.backend.cpus() // jobs)
     with _threads_for_workers(threads), \
             ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:

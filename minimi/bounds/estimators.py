@@ -9,8 +9,8 @@ Notation: sj = S_J, sm = S_M (1-D Tensors), lme = log-mean-exp, τ = clip.
 """
 import math
 
+from ..backend import get_array_module, to_numpy
 from ..engine import checks, ops
-from ..engine.backend import get_array_module, to_numpy
 from ..engine.tensor import Tensor, no_grad
 from .pairings import Selection, make_pairing
 

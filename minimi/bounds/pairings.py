@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
+from ..backend import get_array_module
 from ..engine import ops
-from ..engine.backend import get_array_module
 
 
 class NoPositivePairs(ValueError):

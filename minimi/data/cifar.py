@@ -20,7 +20,7 @@ import pickle
 
 import numpy as np
 
-from ..engine import backend
+from .. import backend
 
 SOURCE = "https://www.cs.toronto.edu/~kriz/cifar.html (the 'python version')"
 LAYOUTS = {

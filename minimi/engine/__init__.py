@@ -1,7 +1,6 @@
 """The engine: a small reverse-mode autodiff over NumPy (or CuPy) arrays, readable on
 its own.
 
-    backend.py   NumPy or CuPy, devices, threads, NumPy's BLAS (the only cupy import)
     tensor.py    Tensor, Function, backward
     ops/         the primitives, each forward beside its backward
     module.py    Module, Parameter, checkpoints
@@ -10,6 +9,9 @@ its own.
     gradcheck.py central differences in float64
     checks.py    argument checks; files.py atomic writes (checkpoints need them)
 
-It imports nothing of minimi outside minimi.engine: the MI code (bounds, critics,
-estimator) and the tools stand on it, never the reverse (tests/packaging checks).
+Beneath it, and part of its layer, is minimi/backend.py: NumPy or CuPy, devices, threads
+and NumPy's BLAS. It is the one file of minimi that imports cupy, at the path the
+project's rule names. The engine imports nothing else of minimi: the MI code (bounds,
+critics, estimator) and the tools stand on it, never the reverse (tests/packaging
+checks).
 """

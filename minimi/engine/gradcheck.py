@@ -10,7 +10,8 @@ direction v, comparing (f(x+εv) − f(x−εv)) / 2ε with ⟨grad, v⟩.
 """
 import numpy as np
 
-from . import backend, checks
+from .. import backend
+from . import checks
 from .module import Module
 from .tensor import Tensor, no_grad
 

@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
+from ..backend import DEFAULT_DTYPE
 from . import checks, ops
-from .backend import DEFAULT_DTYPE
 from .module import Module, Parameter
 from .ops import fast_conv
 

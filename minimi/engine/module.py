@@ -3,7 +3,7 @@ import zipfile
 
 import numpy as np
 
-from . import backend
+from .. import backend
 from .files import write_atomic
 from .tensor import Tensor
 

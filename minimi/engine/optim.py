@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
+from ..backend import get_array_module, to_numpy
 from . import checks
-from .backend import get_array_module, to_numpy
 from .module import Module
 from .tensor import Tensor
 

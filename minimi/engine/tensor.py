@@ -8,7 +8,7 @@ primitive (in `minimi/engine/ops/`) or a composition of them.
 import contextlib
 import math
 
-from . import backend
+from .. import backend
 
 _grad_enabled = True
 

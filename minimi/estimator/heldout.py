@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from ..engine import backend
-from ..engine.backend import get_array_module
+from .. import backend
+from ..backend import get_array_module
 from ..engine.tensor import Tensor, no_grad
 
 BLOCK_FLOATS = 1 << 22  # floats one scoring block may hold (16 MB in float32)

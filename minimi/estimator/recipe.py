@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from ..engine import backend
+from .. import backend
 from . import copula, heldout, interval, neighbours
 from .inputs import Marginals, check_pair, degenerate
 from .result import DataWarning, EstimateResult

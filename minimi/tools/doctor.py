@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 
-from .. import __version__, bounds
+from .. import __version__, backend, bounds
 from ..critics import SeparableCritic
-from ..engine import backend, ops
+from ..engine import ops
 from ..engine.gradcheck import GradcheckError, gradcheck
 from ..engine.optim import Adam
 from ..engine.tensor import Tensor

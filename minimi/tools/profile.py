@@ -19,7 +19,8 @@ import functools
 import statistics
 import time
 
-from ..engine import backend, tensor
+from .. import backend
+from ..engine import tensor
 from ..engine.ops import fast_conv
 
 # fast_conv's helpers and the phase each one's time counts towards

@@ -27,7 +27,7 @@ import os
 import platform
 import sys
 
-from ..engine import backend
+from .. import backend
 
 BLAS_IDLE_SPIN = 18  # OpenBLAS's THREAD_TIMEOUT: threads spin 2^18 cycles before sleeping
 

@@ -36,7 +36,7 @@ def test_run_files_are_the_same_bit_for_bit_under_any_jobs_and_blas_threads(tmp_
     monkeypatch.setattr(tasks.minimi.backend, "cpus", lambda: 2)  # a worker's 1 thread anywhere
     argv = [*TINY, "--losses", "mine,nwj", "--tasks", "student-nu1-2x2-uncorrelated",
             "--no-report"]
-    with tasks.minimi.engine.backend.blas_thread_count(2):
+    with tasks.minimi.backend.blas_thread_count(2):
         tasks.main(["--out", str(tmp_path / "one"), "--jobs", "1", *argv])
     tasks.main(["--out", str(tmp_path / "two"), "--jobs", "2", *argv])
     for loss in ("mine", "nwj"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from minimi.engine.backend import to_numpy
+from minimi.backend import to_numpy
 from minimi.engine.tensor import Function
 
 

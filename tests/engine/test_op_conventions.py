@@ -8,7 +8,7 @@ import pytest
 import minimi
 import minimi as mm
 from minimi import bounds
-from minimi.engine.backend import to_numpy
+from minimi.backend import to_numpy
 
 
 def T(a, grad=False):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minimi as mm
-from minimi.engine.backend import to_numpy
+from minimi.backend import to_numpy
 
 A = np.array([1.0, 3.0, -2.0])
 TARGET = np.array([0.5, -1.0, 2.0])

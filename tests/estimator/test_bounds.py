@@ -7,7 +7,7 @@ from bound_reference import penalty, reference
 
 import minimi as mm
 from minimi import bounds
-from minimi.engine.backend import to_numpy
+from minimi.backend import to_numpy
 
 rng = np.random.default_rng(5)
 ALL = [name for name in bounds.BOUNDS if name != "mine_ema"]

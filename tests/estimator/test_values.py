@@ -7,7 +7,7 @@ import pytest
 import scipy.special as sp
 
 import minimi as mm
-from minimi.engine.backend import to_numpy
+from minimi.backend import to_numpy
 
 rng = np.random.default_rng(7)
 

@@ -1,6 +1,7 @@
 """The tree's layers: each package imports only its own layer and those below it.
 
-    engine (0)  <  bounds, critics, data (1)  <  estimator (2)  <  tools (3)  <  minimi (4)
+    engine, backend (0)  <  bounds, critics, data (1)  <  estimator (2)  <  tools (3)
+        <  minimi (4)
 
 Every import statement of every module is read, those inside functions included, so
 that a convenience import from a layer above (a plot in the engine, the command line
@@ -11,7 +12,7 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RANKS = {"minimi.engine": 0, "minimi.bounds": 1, "minimi.critics": 1, "minimi.data": 1,
+RANKS = {"minimi.engine": 0, "minimi.backend": 0, "minimi.bounds": 1, "minimi.critics": 1, "minimi.data": 1,
          "minimi.estimator": 2, "minimi.tools": 3, "minimi": 4}
 
 

@@ -27,7 +27,7 @@ def test_import_changes_nothing_outside_minimi():
         "print(json.dumps({'env_same': env == dict(os.environ),\n"
         "                  'scipy': sorted(m for m in sys.modules if m.startswith('scipy'))[:3],\n"
         "                  'threads_started': threading.active_count() - threads,\n"
-        "                  'spin': minimi.engine.backend.blas_info()['blas_idle_spin']}))")
+        "                  'spin': minimi.backend.blas_info()['blas_idle_spin']}))")
     assert result["env_same"]
     assert result["scipy"] == []
     assert result["threads_started"] == 0
@@ -45,9 +45,9 @@ IDLE_CPU = (
     "tuned = minimi.tune_process() if {tune} else None\n"
     "after = min(idle_cpu() for _ in range(3))\n"
     "print(json.dumps({{'before': before, 'after': after, 'tuned': tuned,\n"
-    "                  'threads': minimi.engine.backend.blas_threads(),\n"
+    "                  'threads': minimi.backend.blas_threads(),\n"
     "                  'env': os.environ.get('OPENBLAS_THREAD_TIMEOUT'),\n"
-    "                  'spin': minimi.engine.backend.blas_info()['blas_idle_spin']}}))")
+    "                  'spin': minimi.backend.blas_info()['blas_idle_spin']}}))")
 
 
 def test_tune_process_stops_the_idle_spin_and_leaves_the_environment():

@@ -6,8 +6,8 @@ come straight out of a strided view of the image. Weights keep the usual
 exercise); fast_conv.py holds the fused, threaded versions that the SmallCNN
 trains with, tested equal to these.
 """
+from ...backend import get_array_module
 from .. import checks
-from ..backend import get_array_module
 from ..tensor import Function
 from .reduce import mean
 

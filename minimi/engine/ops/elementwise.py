@@ -5,8 +5,8 @@ Python floats so float32 stays float32 under NumPy 2.
 """
 import numpy as np
 
+from ...backend import get_array_module
 from .. import checks
-from ..backend import get_array_module
 from ..tensor import Function, sum_to
 
 

@@ -19,7 +19,7 @@ on a CPU (the figures are in docs/performance.md):
 The helpers gemm, im2col, col2im, image_order, max4 and unmax4 are module functions so
 that profile.sections() can time each phase by wrapping them.
 """
-from ..backend import get_array_module, parallel_for
+from ...backend import get_array_module, parallel_for
 from ..tensor import Function
 from .conv import check_conv, conv_inputs, out_size, windows
 from .linalg import sum_rows

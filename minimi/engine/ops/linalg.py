@@ -1,5 +1,5 @@
 """Matrix multiplication: batched, broadcasting, with 1-D operands as in NumPy."""
-from ..backend import get_array_module
+from ...backend import get_array_module
 from ..tensor import Function, sum_to
 
 

@@ -1,5 +1,5 @@
 """Classification losses composed from primitives: log_softmax and cross_entropy."""
-from ..backend import get_array_module, to_numpy
+from ...backend import get_array_module, to_numpy
 from ..tensor import Tensor
 from .elementwise import neg, sub
 from .reduce import logsumexp, mean

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..backend import get_array_module
+from ...backend import get_array_module
 from ..tensor import Function, reduced_size
 from .elementwise import sub
 

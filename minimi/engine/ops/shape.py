@@ -1,7 +1,7 @@
 """Shape primitives: reshape, transpose, broadcast, indexing, concatenate, stack, diagonal."""
 import numpy as np
 
-from ..backend import get_array_module, scatter_add
+from ...backend import get_array_module, scatter_add
 from ..tensor import Function, Tensor, sum_to
 
 
