@@ -1,8 +1,11 @@
 """One run's record: curves as it trains, divergence at its step, progress lines with
 rate and time left, and its JSON file (RUN_KEYS), written atomically with the versions
 and the machine that made it."""
+import functools
 import math
+import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -28,7 +31,27 @@ def versions():
             "numpy": np.__version__, "scipy": scipy.__version__, "pillow": PIL.__version__,
             "platform": platform.platform(), "device": minimi.backend.device(),
             "cpu": cpu_model(), "blas": blas["blas"], "blas_kernel": blas["blas_kernel"],
-            "blas_threads": blas["blas_threads"]}
+            "blas_threads": blas["blas_threads"], "commit": source_commit()}
+
+
+@functools.lru_cache(maxsize=None)
+def source_commit(here=None):
+    """The git commit of the minimi checkout that runs (or of folder `here`), with
+    '+changes' where its tracked files differ from it (the run then came from code no
+    commit holds); None outside a checkout of its own (an installed copy) or without git."""
+    here = here or os.path.dirname(os.path.dirname(os.path.abspath(minimi.__file__)))
+
+    def git(*args):
+        return subprocess.run(["git", "-C", here, *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+    try:
+        if os.path.realpath(git("rev-parse", "--show-toplevel")) != os.path.realpath(here):
+            return None
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+changes" if changed else "")
 
 
 def cpu_model():

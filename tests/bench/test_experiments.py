@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -222,3 +223,22 @@ def test_onehot_logs_the_support_outputs_min_mean_max(tmp_path):
         low, mean, high = (np.array(curves[f"{part}_{k}"]) for k in ("min", "mean", "max"))
         assert (low <= mean + 1e-6).all() and (mean <= high + 1e-6).all()
         assert (high - low).max() > 0
+
+
+def test_a_run_records_the_commit_of_the_code_that_made_it(tmp_path):
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    assert records.source_commit.__wrapped__(str(tmp_path)) is None  # not a checkout
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    subprocess.run(git + ["add", "code.py"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    assert records.source_commit.__wrapped__(str(tmp_path)) == head
+    (tmp_path / "new.py").write_text("")  # untracked: not the code that ran
+    assert records.source_commit.__wrapped__(str(tmp_path)) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert records.source_commit.__wrapped__(str(tmp_path)) == head + "+changes"
+    # a folder inside someone else's checkout (an installed copy) names no commit
+    (tmp_path / "inner").mkdir()
+    assert records.source_commit.__wrapped__(str(tmp_path / "inner")) is None
