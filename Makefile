@@ -16,7 +16,7 @@ PROFILE ?= quick
 OUT ?= results
 
 .PHONY: test test-gpu test-fakecupy doctor bench bench-onehot bench-cstar bench-gaussian bench-report bench-speed bench-tasks \
-	bench-slb bench-clb bench-lambda bench-bmi deps clean
+	bench-slb bench-clb bench-lambda bench-bmi browser docs-results deps clean
 
 DATA ?= $(MINIMI_DATA)
 DATASET ?= cifar10
@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements.txt
 # make test TESTS=tests/engine (or tests/estimator, tests/tools, tests/bench,
 # tests/packaging).
 TESTS ?= tests
-test: deps
+test: deps browser
 	$(PY) -m pytest -q $(TESTS)
 	$(MAKE) --no-print-directory test-fakecupy TESTS="$(TESTS)"
 
@@ -62,9 +62,9 @@ bench: deps
 	$(PY) -m bench onehot --profile $(PROFILE) --out $(OUT)
 	$(PY) -m bench cstar --profile $(PROFILE) --out $(OUT)
 	$(PY) -m bench gaussian --profile $(PROFILE) --out $(OUT)
+	$(PY) -m bench report --out $(OUT) --html
 	@echo
-	@echo "Summaries: $(OUT)/onehot/summary.md $(OUT)/cstar/summary.md $(OUT)/gaussian/summary.md"
-	@echo "Figures:   $(OUT)/onehot/*.png $(OUT)/cstar/cstar.png $(OUT)/gaussian/*.png"
+	@echo "Open $(OUT)/index.html: every figure and summary, with each run's settings and commit."
 
 bench-onehot: deps
 	$(PY) -m bench onehot --profile $(PROFILE) --out $(OUT)
@@ -94,7 +94,16 @@ bench-bmi: deps
 	$(PY) -m bench bmi --profile $(PROFILE) --out $(OUT)
 
 bench-report: deps
-	$(PY) -m bench report --out $(OUT)
+	$(PY) -m bench report --out $(OUT) --html
+
+# The figures and summaries that docs/results.md shows, redrawn from the run files
+# stored in docs/runs/ (its page: docs/runs/index.html).
+docs-results: deps
+	$(PY) -m bench report --out docs/runs --html
+
+# Debian's chromium, for the results page's browser test (root; skipped loudly without).
+browser:
+	bash .ci/install-browser
 
 bench-speed: deps
 	$(PY) -m bench speed --json bench-speed.json

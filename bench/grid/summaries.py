@@ -1,6 +1,7 @@
 """Reading the run files back for a report: the runs of one row must share every
 setting but the seed; missing seeds, runs from more than one kind of machine, and the
-task tables and error columns that bench tasks and bench bmi share."""
+task tables, error columns and estimate-against-truth dots that bench tasks and bench
+bmi share."""
 import math
 import os
 
@@ -178,3 +179,18 @@ def error_columns(by, tasks, name):
     each = [float(np.mean(np.abs(e))) for e in errors]
     return (f"{np.mean(np.abs(means)):.3f}", f"{np.mean(each):.3f}",
             f"{sum(abs(m) <= 0.1 for m in means)}/{len(tasks)}")
+
+
+def estimate_points(ax, runs, color, label):
+    """A dot per task at (truth, the mean estimate over its seeds) and a bar per run for
+    its interval (an open end where it has none); runs with no estimate are left out."""
+    runs = [r for r in runs if r["final"]["mi"] is not None]
+    points = {}
+    for r in runs:
+        points.setdefault(r["config"]["task"], []).append((r["config"]["truth"], r["final"]["mi"]))
+    ranged = [r for r in runs if r["final"].get("ci")]
+    ax.bars([r["config"]["truth"] for r in ranged], [r["final"]["ci"][0] for r in ranged],
+            [r["final"]["ci"][1] for r in ranged], color=color, lighten=0.45)
+    ax.points([v[0][0] for v in points.values()],
+              [float(np.mean([m for _, m in v])) for v in points.values()],
+              color=color, label=label)

@@ -309,21 +309,14 @@ def figure(runs, out, samples):
     low = min([-0.5] + [r["final"]["mi"] - 0.1 for r in runs if r["final"]["mi"] is not None])
     fig = Figure(rows=rows, cols=cols, panel_size=(360, 300),
                  title=f"Estimate against true MI on bmi's tasks, {samples} samples "
-                       "(mean over seeds)")
+                       "(dots: mean over seeds; bars: minimi's interval)")
     for k, name in enumerate(names):
         ax = fig.panel(k // cols, k % cols, title=name, xlabel="true MI (nats)",
-                       ylabel="estimate", xlim=(0, top), ylim=(low, top))
+                       ylabel="estimate (nats)", xlim=(0, top), ylim=(low, top))
         ax.line([0, top], [0, top], color="gray", width=1, label="estimate = truth")
         for flagged, color, label in ((False, PALETTE[0], "estimate"),
                                       (True, PALETTE[1], "flagged by minimi")):
-            points = {}
-            for r in runs:
-                if r["loss"] == name and r["final"]["mi"] is not None and \
-                        r["final"]["flagged"] == flagged:
-                    points.setdefault(r["config"]["task"], []).append(
-                        (r["config"]["truth"], r["final"]["mi"]))
-            if points:
-                ax.points([v[0][0] for v in points.values()],
-                          [float(np.mean([m for _, m in v])) for v in points.values()],
-                          color=color, label=label)
+            mine = [r for r in runs if r["loss"] == name and r["final"]["flagged"] == flagged]
+            if any(r["final"]["mi"] is not None for r in mine):
+                summaries.estimate_points(ax, mine, color, label)
     return fig.save(f"{out}/bmi/estimates_n{samples}.png")

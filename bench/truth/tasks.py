@@ -347,19 +347,12 @@ def _figure(runs, out, samples, marginals):
     top = max(truths) * 1.1 + 0.2
     fig = Figure(rows=2, cols=3, panel_size=(420, 320),
                  title=f"Estimate against true MI, {samples} samples, {marginals} marginals "
-                       "(mean over seeds)")
+                       "(dots: mean over seeds; bars: each run's interval)")
     for k, (family, names) in enumerate(PANELS):
         ax = fig.panel(k // 3, k % 3, title=family, xlabel="true MI (nats)",
-                       ylabel="estimate", xlim=(0, top), ylim=(-0.5, top))
+                       ylabel="estimate (nats)", xlim=(0, top), ylim=(-0.5, top))
         ax.line([0, top], [0, top], color="gray", width=1, label="estimate = truth")
         for name, color in zip([n for n in names if any(r["loss"] == n for r in runs)],
                                PALETTE):
-            points = {}
-            for r in runs:
-                if r["loss"] == name and r["final"]["mi"] is not None:
-                    points.setdefault(r["config"]["task"], []).append(
-                        (r["config"]["truth"], r["final"]["mi"]))
-            xs = [v[0][0] for v in points.values()]
-            ys = [float(np.mean([m for _, m in v])) for v in points.values()]
-            ax.points(xs, ys, color=color, label=name)
+            summaries.estimate_points(ax, [r for r in runs if r["loss"] == name], color, name)
     return fig.save(f"{out}/tasks/estimates_n{samples}_{marginals}.png")

@@ -1,6 +1,7 @@
 """Line plots drawn with Pillow: panels with axes, ticks, labels, legends,
-curves and reference lines. Enough for the paper's figures and the
-estimator's training curve, nothing more.
+curves, markers, interval bars and reference lines. Enough for the paper's
+figures, estimate-against-truth plots and the estimator's training curve,
+nothing more.
 
     fig = Figure(rows=1, cols=2, title="One-hot, batch 100")
     ax = fig.panel(0, 0, title="MINE", xlabel="step", ylabel="nats")
@@ -65,7 +66,7 @@ class Axes:
     def __init__(self, title="", xlabel="", ylabel="", ylim=None, xlim=None):
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.ylim, self.xlim = ylim, xlim
-        self.curves, self.hlines, self.markers = [], [], []
+        self.curves, self.hlines, self.markers, self.intervals = [], [], [], []
 
     def line(self, xs, ys, color="blue", width=2, label=None, lighten=0.0):
         """A polyline; None/NaN/inf points break it (a diverged run just stops)."""
@@ -78,10 +79,18 @@ class Axes:
     def hline(self, y, color="black", dash=True, label=None, width=1):
         self.hlines.append((y, rgb(color), dash, label, width))
 
+    def bars(self, xs, lows, highs, color="blue", label=None, lighten=0.0):
+        """Vertical interval bars from lows[i] to highs[i] at xs[i], capped at both ends.
+        An end that is None or infinite is open: the bar runs to the panel's edge there
+        with no cap (an interval unbounded on that side); a bar with both ends open, or
+        low > high, is left out."""
+        self.intervals.append((list(xs), list(lows), list(highs), rgb(color, lighten), label))
+
     def _limits(self):
         series = self.curves + self.markers
-        xs = [x for c in series for x in c[0]]
+        xs = [x for c in series for x in c[0]] + [x for b in self.intervals for x in b[0]]
         ys = [y for c in series for y in c[1] if y is not None and math.isfinite(y)]
+        ys += [y for b in self.intervals for y in b[1] + b[2] if y is not None and math.isfinite(y)]
         ys += [h[0] for h in self.hlines]
         xlo, xhi = self.xlim or ((min(xs), max(xs)) if xs else (0.0, 1.0))
         ylo, yhi = self.ylim or ((min(ys), max(ys)) if ys else (0.0, 1.0))
@@ -126,6 +135,9 @@ class Axes:
         for xs, ys, color, width, _ in self.curves:
             for segment in _segments(xs, ys, px, py, ylo, yhi):
                 _polyline(draw, segment, clip, color, width)
+        for xs, lows, highs, color, _ in self.intervals:  # under the markers they belong to
+            for x, lo, hi in zip(xs, lows, highs):
+                _bar(draw, px(x), lo, hi, py, (xlo, xhi, ylo, yhi), x, color)
         for xs, ys, color, radius, _ in self.markers:
             for x, y in zip(xs, ys):
                 if y is not None and math.isfinite(y) and ylo <= y <= yhi and xlo <= x <= xhi:
@@ -139,6 +151,7 @@ class Axes:
     def _legend(self, draw, x0, y0, x1, font):
         entries = [(c[4], c[2], False) for c in self.curves if c[4]]
         entries += [(m[4], m[2], "dot") for m in self.markers if m[4]]
+        entries += [(b[4], b[3], "bar") for b in self.intervals if b[4]]
         entries += [(h[3], h[1], h[2]) for h in self.hlines if h[3]]
         if not entries:
             return
@@ -151,6 +164,10 @@ class Axes:
             y = ly + 10 + 15 * i
             if dash == "dot":
                 draw.ellipse([lx + 11, y - 4, lx + 19, y + 4], fill=color)
+            elif dash == "bar":
+                draw.line([lx + 15, y - 6, lx + 15, y + 6], fill=color, width=2)
+                for end in (y - 6, y + 6):
+                    draw.line([lx + 11, end, lx + 19, end], fill=color, width=1)
             else:
                 _hline(draw, lx + 5, lx + 25, y, color, dash, 2)
             draw.text((lx + 30, y), label, fill=(0, 0, 0), font=font, anchor="lm")
@@ -164,6 +181,22 @@ def _hline(draw, xa, xb, y, color, dash, width):
     while x < xb:
         draw.line([x, y, min(x + 6, xb), y], fill=color, width=width)
         x += 10
+
+
+def _bar(draw, x, lo, hi, py, limits, data_x, color):
+    """One interval bar at pixel column x, clipped to the plot area; an open end has no cap."""
+    xlo, xhi, ylo, yhi = limits
+    lo_open = lo is None or not math.isfinite(lo)
+    hi_open = hi is None or not math.isfinite(hi)
+    if (lo_open and hi_open) or not (xlo <= data_x <= xhi) or \
+            (not lo_open and not hi_open and lo > hi):
+        return
+    low = ylo if lo_open else min(max(lo, ylo), yhi)
+    high = yhi if hi_open else min(max(hi, ylo), yhi)
+    draw.line([x, py(low), x, py(high)], fill=color, width=2)
+    for end, is_open in ((lo, lo_open), (hi, hi_open)):
+        if not is_open and ylo <= end <= yhi:
+            draw.line([x - 4, py(end), x + 4, py(end)], fill=color, width=1)
 
 
 def _segments(xs, ys, px, py, ylo, yhi):
