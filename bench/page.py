@@ -115,9 +115,9 @@ def write_page(out, experiments, paper=None):
     made = ", ".join(f"<code>{html.escape(short_commit(c))}</code>"
                      for c in sorted(c for c in commits if c)) or "not recorded"
     page = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-            f"<title>minimi results: {html.escape(os.path.basename(os.path.abspath(out)))}</title>",
+            f"<title>minimi results: {html.escape(out)}</title>",
             f"<style>{STYLE}</style>", "</head>", "<body>",
-            f"<h1>minimi results: <code>{html.escape(os.path.abspath(out))}</code></h1>",
+            f"<h1>minimi results: <code>{html.escape(out)}</code></h1>",
             f"<p>Written {datetime.date.today().isoformat()} by <code>python -m bench report "
             f"--html</code> from the run files alone. Made by commit(s) {made}.</p>",
             "<ul>", *contents, "</ul>", *sections, "</body>", "</html>"]

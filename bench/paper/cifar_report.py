@@ -178,10 +178,11 @@ def lambda_figure(out):
     for row, setting in enumerate(settings):
         group = [r for r in runs if r["setting"] == setting]
         specs = sorted({spec_without_lam(r) for r in group})
-        for col, (key, label) in enumerate((("mi_estimate", "MI (nats)"),
-                                            ("test_accuracy", "test accuracy"))):
+        for col, (key, label, unit) in enumerate((("mi_estimate", "MI", "nats"),
+                                                  ("test_accuracy", "test accuracy",
+                                                   "fraction correct"))):
             ax = fig.panel(row, col, title=f"{group[0]['config']['dataset']} ({setting}): {label}",
-                           xlabel="log10 lambda", ylabel=label.split()[-1])
+                           xlabel="log10 lambda", ylabel=unit)
             for spec, color in zip(specs, PALETTE):
                 lines = [r for r in group if spec_without_lam(r) == spec]
                 lams = sorted({r["loss_params"]["lam"] for r in lines})

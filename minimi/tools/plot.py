@@ -90,7 +90,8 @@ class Axes:
         series = self.curves + self.markers
         xs = [x for c in series for x in c[0]] + [x for b in self.intervals for x in b[0]]
         ys = [y for c in series for y in c[1] if y is not None and math.isfinite(y)]
-        ys += [y for b in self.intervals for y in b[1] + b[2] if y is not None and math.isfinite(y)]
+        ys += [y for b in self.intervals for y in b[1] + b[2]
+               if y is not None and math.isfinite(y)]
         ys += [h[0] for h in self.hlines]
         xlo, xhi = self.xlim or ((min(xs), max(xs)) if xs else (0.0, 1.0))
         ylo, yhi = self.ylim or ((min(ys), max(ys)) if ys else (0.0, 1.0))

@@ -5,6 +5,7 @@ import os
 
 import pytest
 from cifar_files import nan_at_call, write_cifar10, write_cifar100
+from page_check import file_problems, parsed
 from PIL import Image
 
 from bench import report
@@ -113,10 +114,16 @@ def test_report_on_cifar_format_folders_writes_table2_and_fig6(tmp_path):
     for dataset in ("cifar10", "cifar100"):
         cifar.main_lambda(tiny + ["--dataset", dataset, "--losses", "renwj,renwj:target=0",
                                   "--lam", "0.1,0.01"])
-    report.main(["--out", out])
+    report.main(["--out", out, "--html"])
     summary = open(os.path.join(out, "slb", "summary.md")).read()
     assert "| mine | " in summary and "paper MI" in summary and "2.300 → 2.298" in summary
     assert Image.open(os.path.join(out, "lambda", "lambda.png")).size == (960, 2 * 320 + 30)
+    # the page: Table 2 with the paper's values beside ours, and Fig. 6
+    assert file_problems(out) == []
+    shown = parsed(os.path.join(out, "index.html"))
+    assert [a["src"] for a in shown.images] == ["lambda/lambda.png"]
+    table2 = next(rows for rows in shown.tables if rows[0][0] == "loss")
+    assert table2[0][-2:] == ["paper MI", "paper accuracy"] and table2[1][-2] == "2.300 → 2.298"
 
 
 def test_a_diverged_cifar_run_keeps_both_accuracies(tmp_path, monkeypatch):

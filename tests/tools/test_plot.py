@@ -37,7 +37,7 @@ def test_a_bar_spans_its_interval_with_caps_at_both_ends(tmp_path):
     assert all(red(image, px(5), np.linspace(py(8) + 2, py(2) - 2, 20)))
     assert not any(red(image, px(5), [py(8) - 6, py(2) + 6, py(9.5), py(0.5)]))
     for y in (2, 8):  # the caps reach 4 pixels either side of the bar
-        assert red(image, px(5) - 3, [py(y)]) == [True] and red(image, px(5) + 3, [py(y)]) == [True]
+        assert red(image, px(5) - 3, [py(y)]) == red(image, px(5) + 3, [py(y)]) == [True]
 
 
 def test_an_open_end_runs_to_the_edge_with_no_cap(tmp_path):
