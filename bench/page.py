@@ -110,7 +110,8 @@ def write_page(out, experiments, paper=None):
         sections.append(f'<section id="{name}">\n<h2>{inline(title)}</h2>\n' +
                         (f'<p class="paper"><b>The paper:</b> {inline(paper[name])}</p>\n'
                          if name in paper else "") +
-                        _figures(out, name) + "\n" + body + "\n" + _runs_table(runs) +
+                        _figures(out, name) + "\n" + body + "\n" +
+                        (_runs_table(runs) if runs else "") +
                         "\n</section>")
     made = ", ".join(f"<code>{html.escape(short_commit(c))}</code>"
                      for c in sorted(c for c in commits if c)) or "not recorded"

@@ -6,6 +6,7 @@ import os
 
 from . import page
 from .paper import cifar_report, cstar, gaussian, onehot
+from .speed import summary as speed
 from .truth import bmi_tasks, tasks
 
 # name: (its report, what the paper reports for it: the CIFAR tables carry their own)
@@ -18,6 +19,7 @@ REPORTS = {
     "lambda": (cifar_report.lambda_figure, None),
     "tasks": (tasks.report, None),
     "bmi": (bmi_tasks.report, None),
+    "speed": (speed.report, None),
 }
 
 
