@@ -5,6 +5,7 @@
     speed/   training-step and estimate timings, col2im two ways
     grid/    what every grid shares: command line, planning, run records, summaries
     report.py  every summary and figure rebuilt from the run files
+    page.py    the results folder as one web page (report --html)
 
 It stands on minimi, the top of its layers; nothing in minimi imports it.
 """

@@ -12,7 +12,8 @@ BENCHMARKS = {
     "lambda": ("paper.cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
     "tasks": ("truth.tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
     "bmi": ("truth.bmi_tasks", "main", "minimi beside bmi's KSG and neural estimators, on bmi's tasks"),
-    "report": ("report", "main", "rebuild summaries and figures from the run files"),
+    "report": ("report", "main", "rebuild summaries and figures from the run files; --html: "
+                                 "one page of them all"),
     "speed": ("speed.steps", "main",
               "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),
     "col2im": ("speed.col2im", "main", "conv2d input gradient: strided-slice adds against np.add.at"),

@@ -119,9 +119,10 @@ def write_summary(out, experiment, lines, runs, figures=()):
     """<out>/<experiment>/summary.md: `lines`, then the incomplete rows, the machines
     where they differ, and the figures; says where it went and returns its path."""
     lines = lines + missing_lines(runs) + machines_lines(runs)
-    if figures:
-        lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in figures)]
     path = f"{out}/{experiment}/summary.md"
+    if figures:  # beside the summary: named as from its folder, wherever the folder goes
+        lines += ["", "Figures: " + ", ".join(f"`{os.path.relpath(f, os.path.dirname(path))}`"
+                                              for f in figures)]
     write_text(path, "\n".join(lines) + "\n")
     print(f"{experiment}: summary {path}")
     return path
