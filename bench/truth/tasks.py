@@ -345,12 +345,14 @@ def _share(finals, key):
 def _figure(runs, out, samples, marginals):
     truths = [r["config"]["truth"] for r in runs]
     top = max(truths) * 1.1 + 0.2
+    # every estimate on the panel, however far below the truth (a bar may run off it)
+    low = min([-0.5] + [r["final"]["mi"] - 0.2 for r in runs if r["final"]["mi"] is not None])
     fig = Figure(rows=2, cols=3, panel_size=(420, 320),
                  title=f"Estimate against true MI, {samples} samples, {marginals} marginals "
                        "(dots: mean over seeds; bars: each run's interval)")
     for k, (family, names) in enumerate(PANELS):
         ax = fig.panel(k // 3, k % 3, title=family, xlabel="true MI (nats)",
-                       ylabel="estimate (nats)", xlim=(0, top), ylim=(-0.5, top))
+                       ylabel="estimate (nats)", xlim=(0, top), ylim=(low, top))
         ax.line([0, top], [0, top], color="gray", width=1, label="estimate = truth")
         for name, color in zip([n for n in names if any(r["loss"] == n for r in runs)],
                                PALETTE):

@@ -81,9 +81,10 @@ class Axes:
 
     def bars(self, xs, lows, highs, color="blue", label=None, lighten=0.0):
         """Vertical interval bars from lows[i] to highs[i] at xs[i], capped at both ends.
-        An end that is None or infinite is open: the bar runs to the panel's edge there
-        with no cap (an interval unbounded on that side); a bar with both ends open, or
-        low > high, is left out."""
+        An end that is None or infinite is open: the bar runs to the panel's edge there and
+        ends in an arrowhead (an interval unbounded on that side; an end merely off the
+        panel has neither cap nor arrow); a bar with both ends open, or low > high, is
+        left out."""
         self.intervals.append((list(xs), list(lows), list(highs), rgb(color, lighten), label))
 
     def _limits(self):
@@ -195,8 +196,12 @@ def _bar(draw, x, lo, hi, py, limits, data_x, color):
     low = ylo if lo_open else min(max(lo, ylo), yhi)
     high = yhi if hi_open else min(max(hi, ylo), yhi)
     draw.line([x, py(low), x, py(high)], fill=color, width=2)
-    for end, is_open in ((lo, lo_open), (hi, hi_open)):
-        if not is_open and ylo <= end <= yhi:
+    for end, is_open, edge, toward in ((lo, lo_open, ylo, 1), (hi, hi_open, yhi, -1)):
+        if is_open:  # an arrowhead at the edge: unbounded, not merely off the panel
+            tip = py(edge)
+            draw.polygon([(x, tip), (x - 4, tip - 7 * toward), (x + 4, tip - 7 * toward)],
+                         fill=color)
+        elif ylo <= end <= yhi:
             draw.line([x - 4, py(end), x + 4, py(end)], fill=color, width=1)
 
 

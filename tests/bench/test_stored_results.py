@@ -1,14 +1,14 @@
 """What docs/results.md shows is the stored runs' own: docs/runs/ holds the run files,
 every summary, figure and the page beside them is what `python -m bench report --html`
 writes from those files alone, and each number results.md quotes inside a marked block
-is in the summaries the block names."""
+is in the summaries the block names (docs/performance.md's too, from the stored speed run)."""
 import json
 import os
 import re
 import shutil
 
 import pytest
-from page_check import file_problems
+from page_check import browser, browser_problems, file_problems
 from PIL import Image
 
 from bench import report
@@ -16,7 +16,7 @@ from bench import report
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNS = os.path.join(ROOT, "docs", "runs")
 RESULTS = os.path.join(ROOT, "docs", "results.md")
-STUDIES = ["onehot", "cstar", "gaussian", "tasks", "bmi"]
+STUDIES = ["onehot", "cstar", "gaussian", "tasks", "bmi", "speed"]
 # The figures the results page is read by (the issue that asked for them names them).
 KEY_FIGURES = ["onehot/batch100.png", "onehot/batch32.png", "cstar/cstar.png",
                "gaussian/concat_h128x128_b64_1000steps.png", "tasks/estimates_n5000_rank.png",
@@ -46,7 +46,10 @@ def test_every_study_has_stored_runs_from_a_commit():
         assert any(r.startswith(study + os.sep) for r in runs), study
     for name in runs:
         with open(os.path.join(RUNS, name)) as f:
-            commit = json.load(f)["versions"].get("commit") or ""
+            data = json.load(f)
+        # a speed run names its commit with its machine, a run file in its versions
+        commit = (data["machine"] if name.startswith("speed") else data["versions"]).get(
+            "commit") or ""
         assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{name}: made by {commit!r}, not a commit"
 
 
@@ -65,8 +68,15 @@ def test_the_summaries_and_figures_are_what_the_report_writes_from_the_runs(rebu
         assert Image.open(os.path.join(RUNS, name)).size == Image.open(rebuilt / name).size
 
 
-def test_the_stored_page_is_whole():
+def test_the_stored_page_is_whole(tmp_path):
     assert file_problems(RUNS) == []
+    chromium = browser()
+    if chromium is None:
+        pytest.skip("NO BROWSER: docs/runs/index.html was not opened in one (`make browser`)")
+    for name in stored(".png") + ["index.html"]:   # a copy: the browser writes beside it
+        os.makedirs(os.path.dirname(tmp_path / "runs" / name), exist_ok=True)
+        shutil.copy(os.path.join(RUNS, name), tmp_path / "runs" / name)
+    assert browser_problems(str(tmp_path / "runs"), chromium, str(tmp_path / "page.png")) == []
 
 
 def test_results_md_shows_the_key_figures():
@@ -76,12 +86,13 @@ def test_results_md_shows_the_key_figures():
     assert set(shown) <= set(stored(".png"))
 
 
-def test_the_numbers_results_md_quotes_are_in_the_summaries_it_names():
-    with open(RESULTS, encoding="utf-8") as f:
+@pytest.mark.parametrize("page, at_least", [("results.md", 6), ("performance.md", 1)])
+def test_the_numbers_the_docs_quote_are_in_the_summaries_they_name(page, at_least):
+    with open(os.path.join(ROOT, "docs", page), encoding="utf-8") as f:
         text = f.read()
     blocks = re.findall(r"<!-- numbers from ([\w ]+) -->(.*?)<!-- end of numbers -->", text,
                         re.S)
-    assert len(blocks) >= 4
+    assert len(blocks) >= at_least
     for sources, block in blocks:
         summaries = ""
         for study in sources.split():
@@ -91,4 +102,4 @@ def test_the_numbers_results_md_quotes_are_in_the_summaries_it_names():
             number = number.replace("−", "-").lstrip("+")
             # a number and its sign: 0.9 is not found in -0.9, nor -0.9 in -0.95
             assert re.search(r"(?<![\d.\-])" + re.escape(number) + r"(?!\d)", summaries), \
-                f"docs/results.md quotes {number}, which is not in docs/runs/ {sources}"
+                f"docs/{page} quotes {number}, which is not in docs/runs/ {sources}"

@@ -40,11 +40,19 @@ def test_a_bar_spans_its_interval_with_caps_at_both_ends(tmp_path):
         assert red(image, px(5) - 3, [py(y)]) == red(image, px(5) + 3, [py(y)]) == [True]
 
 
-def test_an_open_end_runs_to_the_edge_with_no_cap(tmp_path):
+def test_an_open_end_runs_to_the_edge_and_ends_in_an_arrow(tmp_path):
     image = drawn(tmp_path, lambda ax: ax.bars([5], [2], [None], color="red"))
     assert all(red(image, px(5), np.linspace(Y0 + 2, py(2) - 2, 20)))
     assert red(image, px(5) + 3, [py(2)]) == [True]          # the closed end has its cap
-    assert not any(red(image, px(5) + 3, range(Y0 + 1, Y0 + 5)))  # the open one none
+    # the open one an arrowhead: narrow at the edge, 8 pixels wide 6 pixels below it
+    assert red(image, px(5) + 4, [Y0 + 6]) == red(image, px(5) - 4, [Y0 + 6]) == [True]
+    assert not any(red(image, px(5) + 4, [Y0 + 1]))
+
+
+def test_an_end_off_the_panel_has_neither_cap_nor_arrow(tmp_path):
+    image = drawn(tmp_path, lambda ax: ax.bars([5], [2], [15], color="red"))
+    assert all(red(image, px(5), np.linspace(Y0 + 2, py(2) - 2, 20)))
+    assert not any(red(image, px(5) + 4, range(Y0 + 1, Y0 + 9)))
 
 
 def test_bars_with_no_interval_or_outside_the_panel_are_left_out(tmp_path):
