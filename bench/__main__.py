@@ -16,6 +16,12 @@ BENCHMARKS = {
                                  "one page of them all"),
     "speed": ("speed.steps", "main",
               "training-step time of the critics and the SmallCNN (forward, backward, Adam)"),
+    "load": ("speed.load", "main",
+             "the training steps and the default estimate idle and beside CPU-bound processes"),
+    "crossover": ("speed.crossover", "main",
+                  "where a second BLAS thread starts to pay: products and steps per crossover"),
+    "scale": ("speed.scale", "main",
+              "the default estimate's time and memory from 10^4 to 10^6 rows and 3072 columns"),
     "col2im": ("speed.col2im", "main", "conv2d input gradient: strided-slice adds against np.add.at"),
 }
 

@@ -6,6 +6,7 @@ input's dtype, so the NumPy tests exercise exactly the code that runs on CuPy.
 Choose the device with `MINIMI_DEVICE=cpu|gpu` (default cpu) or `use_device()`.
 """
 import os
+import time
 
 import numpy as np
 
@@ -176,19 +177,160 @@ def blas_threads():
     return max(counts) if counts else None
 
 
-def blas_thread_count(n):
+_fixed_counts = []  # the counts of the blas_thread_count blocks we are in, innermost last
+
+
+class blas_thread_count:
     """A context manager in which NumPy's BLAS runs its products on `n` threads, in
-    this process; the count in force before comes back at its end. float32 products
-    round differently on another thread count, so a fixed count gives the same numbers
-    bit for bit on any number of cores (of the same CPU):
+    this process, minimi's included (their size rule still gives a small product one
+    thread); the count in force before comes back at its end. float32 products round
+    differently on another thread count, so a fixed count gives the same numbers bit for
+    bit on any number of cores (of the same CPU) and under any load:
 
         with backend.blas_thread_count(1):
             minimi.estimate(x, y)
     """
-    import threadpoolctl
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"blas_thread_count: n must be a positive int, got {n!r}")
-    return threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+
+    def __init__(self, n):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"blas_thread_count: n must be a positive int, got {n!r}")
+        self.n = n
+
+    def __enter__(self):
+        import threadpoolctl
+        self._limits = threadpoolctl.threadpool_limits(limits=self.n, user_api="blas")
+        _fixed_counts.append(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        _fixed_counts.pop()
+        self._limits.restore_original_limits()
+
+
+# ---- BLAS threads chosen per product ---------------------------------------------------
+# Every thread of a multi-threaded product must finish before it returns. A small product
+# gains less from a second thread than waking it costs; and where other processes keep
+# the CPUs busy, the product waits for a thread the OS has given away, for a time slice
+# each time: 10-100x slower (docs/performance.md, "Threads"). So minimi's products ask for
+# threads by their size and by the CPUs that other processes leave free.
+
+BLAS_CROSSOVER = 1 << 24  # multiply-adds (m·k·n) below which a product runs on one thread
+LOAD_WINDOW = 0.25        # seconds between two readings of the CPUs' load
+
+_blas = None              # (get, set) of NumPy's OpenBLAS thread count; False: none
+
+
+def _blas_calls():
+    """(get, set) ctypes functions of the thread count of NumPy's OpenBLAS, or None. The
+    library is found by threadpoolctl; its functions are called directly: ~1 µs a call."""
+    global _blas
+    if _blas is None:
+        _blas = False
+        for c in _blas_controllers():
+            if c.internal_api != "openblas":
+                continue
+            for prefix in ("", "scipy_"):           # NumPy's wheels prefix and suffix them
+                for suffix in ("", "64_", "_64"):
+                    get = getattr(c.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                    put = getattr(c.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                    if get is not None and put is not None and not _blas:
+                        _blas = (get, put)
+    return _blas or None
+
+
+def fixed_threads():
+    """The thread count the user fixed, or None: the innermost blas_thread_count block,
+    else MINIMI_THREADS."""
+    if _fixed_counts:
+        return _fixed_counts[-1]
+    value = os.environ.get("MINIMI_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"MINIMI_THREADS={value!r}: give a positive whole number of threads "
+                         "(or unset it to let minimi choose)")
+    return int(value)
+
+
+_load = {"time": None, "cpu": None, "mine": None, "others": 0.0}
+_clock, _own_cpu = time.monotonic, time.process_time  # names the tests can replace
+
+
+def _cpu_seconds(allowed):
+    """Seconds the CPUs in `allowed` have run anything since boot (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for line in lines[1:]:
+        if not line.startswith("cpu"):
+            break
+        fields = line.split()
+        if allowed is None or int(fields[0][3:]) in allowed:
+            # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+            total += sum(int(v) for v in fields[1:9]) - int(fields[4]) - int(fields[5])
+    return total / ticks
+
+
+def busy_elsewhere():
+    """How many of this process's CPUs other processes kept busy over the last
+    LOAD_WINDOW seconds (0.0 on an idle machine; the 1-minute load average at first)."""
+    now = _clock()
+    if _load["time"] is not None and now - _load["time"] < LOAD_WINDOW:
+        return _load["others"]
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:
+        allowed = None
+    cpu, mine = _cpu_seconds(allowed), _own_cpu()
+    if cpu is None:
+        others = 0.0   # no /proc/stat: assume the CPUs are ours
+    elif _load["time"] is None:
+        others = os.getloadavg()[0]
+    else:
+        others = max(0.0, (cpu - _load["cpu"]) - (mine - _load["mine"])) / (now - _load["time"])
+    _load.update(time=now, cpu=cpu, mine=mine, others=others)
+    return others
+
+
+def free_threads(most=None):
+    """How many threads pay off now: the count the user fixed (fixed_threads), or else
+    the CPUs this process may use (cpus) less those other processes keep busy, a CPU
+    counting as free when 70% of it is; at least 1 and at most `most`."""
+    n = fixed_threads()
+    if n is None:
+        n = int(cpus() - busy_elsewhere() + 0.3)
+    return max(1, n if most is None else min(n, most))
+
+
+def product_threads(work, most=None):
+    """BLAS threads for a product of `work` multiply-adds: one below BLAS_CROSSOVER,
+    else free_threads(most)."""
+    return 1 if work < BLAS_CROSSOVER else free_threads(most)
+
+
+def matmul(a, b):
+    """a @ b, on as many BLAS threads as pay off for its size now (product_threads);
+    the BLAS's own count, which caps it, is back in force when it returns. On a GPU,
+    or without OpenBLAS, plain a @ b."""
+    calls = _blas_calls() if isinstance(a, np.ndarray) else None
+    if calls is None:
+        return a @ b
+    m = a.shape[-2] if a.ndim > 1 else 1
+    n = b.shape[-1] if b.ndim > 1 else 1
+    get, put = calls
+    outside = get()
+    threads = product_threads(max(a.size * n, b.size * m), most=outside)
+    if threads == outside:
+        return a @ b
+    put(threads)
+    try:
+        return a @ b
+    finally:
+        put(outside)
 
 
 def scatter_add(target, indices, values):
@@ -215,10 +357,9 @@ PARALLEL_MIN_SIZE = 1 << 18  # below this many entries, threads cost more than t
 
 def threads():
     """How many threads `parallel_for` uses on the CPU: MINIMI_THREADS, or by default the
-    CPUs this process may run on (a SLURM job's --cpus-per-task, taskset), not the
-    machine's count."""
-    value = os.environ.get("MINIMI_THREADS", "")
-    return max(1, int(value)) if value.strip() else cpus()
+    CPUs this process may run on (a SLURM job's --cpus-per-task, taskset; not the
+    machine's count) that other processes leave free (free_threads)."""
+    return free_threads()
 
 
 def cpus():
@@ -246,8 +387,8 @@ def parallel_for(n, body, array, block=None):
         step = block or (b - a)
         for start in range(a, b, step):
             body(start, min(b, start + step))
-    workers = min(threads(), n)
-    if workers < 2 or array.size < PARALLEL_MIN_SIZE:
+    workers = 1 if array.size < PARALLEL_MIN_SIZE else min(threads(), n)
+    if workers < 2:
         run(0, n)
         return
     global _pool, _pool_workers

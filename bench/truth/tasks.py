@@ -14,13 +14,10 @@ runs the default bound on 1000, 5000 and 10000 rows with three seeds.
 """
 import argparse
 import contextlib
-import ctypes
 import math
 import multiprocessing
 import os
-import signal
 import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -28,6 +25,7 @@ import numpy as np
 
 import minimi
 from minimi import bounds
+from minimi.estimator.workers import die_with_parent
 from minimi.tools.plot import PALETTE, Figure
 
 from ..grid import commandline, planning, records, summaries
@@ -214,32 +212,10 @@ def _finished(work, jobs):
     threads = max(1, minimi.backend.cpus() // jobs)
     with _threads_for_workers(threads), \
             ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                                initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(estimate_run, *args): planned for planned, args in work}
         for future in as_completed(futures):
             yield futures[future], future.result()
-
-
-PR_SET_PDEATHSIG = 1  # prctl's option: a signal for this process when its parent dies
-
-
-def _die_with_parent(parent):
-    """In a worker: end when the parent process ends (killed, or at a time limit), so
-    that no orphan computes for nobody. The parent writes each result as it finishes,
-    so nothing finished is lost."""
-    try:  # Linux: the kernel sends SIGKILL when the parent dies
-        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:  # it died before the call above
-        os._exit(1)
-
-
-def _watch_parent(parent):
-    """Elsewhere than Linux: poll for the parent's end."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
 
 
 # ---- summary and figure ---------------------------------------------------------------------

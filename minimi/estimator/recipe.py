@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from . import copula, heldout, interval, neighbours
+from . import copula, heldout, interval, neighbours, workers
 from .inputs import Marginals, check_pair, degenerate
 from .result import DataWarning, EstimateResult
 from .settings import Settings
@@ -64,12 +64,20 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     try:
         start = time.perf_counter()
         rows = part_rows(len(x), s)     # decided before any training
-        result = estimate_once(x, y, s, progress)
-        rows = rows if result.status == "ok" else []
-        parts = [estimate_once(x[idx], y[idx], part_settings(s, j, len(idx), len(x)),
-                               _tagged(progress, f"subsample {j + 1} of {len(rows)}: "),
-                               warn=False)
-                 for j, idx in enumerate(rows)]
+        tags = [f"subsample {j + 1} of {len(rows)}: " for j in range(len(rows))]
+        settings = [part_settings(s, j, len(idx), len(x)) for j, idx in enumerate(rows)]
+        n_workers = workers.workers_for(rows)
+        if n_workers:   # the parts in worker processes while this one trains on all rows
+            with workers.side_by_side(n_workers, progress) as run:
+                results = run([(tag, x[idx], y[idx], part)
+                               for tag, idx, part in zip(tags, rows, settings)])
+                result = estimate_once(x, y, s, progress)
+                parts = results() if result.status == "ok" else []
+        else:
+            result = estimate_once(x, y, s, progress)
+            rows = rows if result.status == "ok" else []
+            parts = [estimate_once(x[idx], y[idx], part, _tagged(progress, tag), warn=False)
+                     for tag, idx, part in zip(tags, rows, settings)]
         return attach_interval(result, parts, s, x, y, start)
     finally:
         if previous_device is not None:

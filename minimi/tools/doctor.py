@@ -62,8 +62,12 @@ def run(out=print):
         f"{info['threads_env'] or ''}".rstrip())
     out(f"BLAS idle threads spin {info['blas_idle_spin']} (minimi's commands shorten it: "
         "minimi.tune_process)")
-    out(f"minimi's own threads (im2col, col2im, pooling): {backend.threads()} "
-        "(MINIMI_THREADS, or the CPUs this process may use)")
+    fixed = backend.fixed_threads()
+    out(f"minimi's threads now: {backend.threads()} for im2col, col2im, pooling and products "
+        f"of {backend.BLAS_CROSSOVER:,} multiply-adds or more, 1 for smaller products "
+        + (f"(fixed by MINIMI_THREADS={fixed})" if fixed else
+           f"(the {backend.cpus()} CPUs this process may use, less "
+           f"{backend.busy_elsewhere():.1f} busy with other work)"))
     ok = True
     out(f"matrix product 1024³ float32 on {info['device']}: {gemm_gflops():.0f} GFLOP/s")
     try:

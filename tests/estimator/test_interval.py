@@ -8,7 +8,7 @@ import pytest
 import minimi
 from minimi.engine.files import dumps
 from minimi.estimator import interval as iv
-from minimi.estimator import recipe
+from minimi.estimator import recipe, workers
 
 
 def simulated(rng, truth, bias, sigma, seen, k=2):
@@ -197,7 +197,8 @@ def test_a_part_samples_as_many_other_rows_per_row_as_the_whole(monkeypatch):
     seen, once = [], recipe.estimate_once
     monkeypatch.setattr(recipe, "estimate_once",
                         lambda *args, **kwargs: seen.append(once(*args, **kwargs)) or seen[-1])
-    minimi.estimate(*correlated(1000, 2), max_pairs=200 * 50, **dict(SMALL, steps=100))
+    with workers.in_turn():         # the parts in this process, where the spy sees them
+        minimi.estimate(*correlated(1000, 2), max_pairs=200 * 50, **dict(SMALL, steps=100))
     assert [r.pairs for r in seen] == ["sampled, 50 per row"] * 3
 
 

@@ -1,4 +1,5 @@
 """Matrix multiplication: batched, broadcasting, with 1-D operands as in NumPy."""
+from ... import backend
 from ...backend import get_array_module
 from ..tensor import Function, sum_to
 
@@ -8,13 +9,13 @@ def _matmul(a, b):
     broadcasting: BLAS's gemm runs it several times slower (docs/performance.md)."""
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1:
         return a * b
-    return a @ b
+    return backend.matmul(a, b)
 
 
 def sum_rows(g):
     """g.sum(axis=0) of a tall 2-D array, as a matrix-vector product (faster than a
     column-wise sum: docs/performance.md)."""
-    return get_array_module(g).ones(g.shape[0], dtype=g.dtype) @ g
+    return backend.matmul(get_array_module(g).ones(g.shape[0], dtype=g.dtype), g)
 
 
 class MatMul(Function):
@@ -27,7 +28,7 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                              f"(inner dimensions {inner_a} and {inner_b})")
         self.a, self.b = a, b
-        return a @ b
+        return backend.matmul(a, b)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -44,9 +45,9 @@ class MatMul(Function):
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if self.needs_grad[0]:  # gy · bᵀ, summed over broadcast batch dims
-            ga = sum_to(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = sum_to(backend.matmul(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
         if self.needs_grad[1]:  # aᵀ · gy
-            gb = sum_to(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            gb = sum_to(backend.matmul(xp.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -70,7 +71,7 @@ class Linear(Function):
         if b is not None and b.shape != W.shape[1:]:  # (N, O) + (N,) would broadcast if N = O
             raise ValueError(f"linear: bias {b.shape} for weight {W.shape}: expected "
                              f"({W.shape[1]},)")
-        y = x @ W
+        y = backend.matmul(x, W)
         if b is not None:
             y += b
         if self.relu:
@@ -83,7 +84,7 @@ class Linear(Function):
         if self.relu:
             gy = gy * (self.y > 0)
         gx = _matmul(gy, self.W.T) if self.needs_grad[0] else None
-        gW = self.x.T @ gy if self.needs_grad[1] else None
+        gW = backend.matmul(self.x.T, gy) if self.needs_grad[1] else None
         gb = sum_rows(gy) if len(self.needs_grad) == 3 and self.needs_grad[2] else None
         return (gx, gW) if len(self.needs_grad) == 2 else (gx, gW, gb)
 
