@@ -363,12 +363,16 @@ def threads():
 
 
 def cpus():
-    """How many CPUs this process may run on (a SLURM job's --cpus-per-task, taskset),
+    """How many CPUs this process may run on (taskset, a SLURM job's --cpus-per-task),
     not the machine's count."""
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        n = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    # SLURM binds a job's tasks to its CPUs only where its task/affinity plugin is on;
+    # its --cpus-per-task is in the environment either way
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
+    return min(n, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else n
 
 
 def parallel_for(n, body, array, block=None):

@@ -258,7 +258,8 @@ def second_opinions(x, y, high, s):
     flags = []
     if ksg is not None and ksg > high:
         flags.append(
-            f"a nearest-neighbour estimate (KSG, k={neighbours.K}) on the same rows gives "
+            f"a nearest-neighbour estimate (KSG, k={neighbours.K}) on "
+            f"{neighbours.rows_used(len(x))} gives "
             f"{ksg:.2f} nats, above the interval's upper end ({high:.2f}): KSG rarely "
             "over-estimates, so the critic likely missed part of the dependence (a density "
             "ratio it cannot represent, such as one with sharp edges) and the estimate is too "

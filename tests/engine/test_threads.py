@@ -80,8 +80,13 @@ def test_the_cpus_this_process_may_use_cap_a_large_product(unset):
     assert backend.product_threads(SMALL) == 1
 
 
-def test_the_real_affinity_is_what_cpus_counts(monkeypatch):
+def test_the_real_affinity_and_slurm_are_what_cpus_counts(monkeypatch):
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert backend.cpus() == 3
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "2")    # a job whose tasks are not bound
+    assert backend.cpus() == 2
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "8")    # bound to fewer than it asked for
     assert backend.cpus() == 3
 
 

@@ -152,3 +152,21 @@ def test_no_ksg_flag_against_an_interval_without_an_upper_end():
     assert result.ci[1] == math.inf and result.neighbour_mi > 4.5
     assert any("no upper end" in f for f in result.flag_reasons)
     assert not any("KSG" in f for f in result.flag_reasons)
+
+
+def test_beyond_max_rows_ksg_runs_on_a_random_subset_and_says_so(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, 1))
+    y = 0.8 * x + 0.6 * rng.standard_normal((3000, 1))
+    seen = []
+    full = neighbours.ksg
+    monkeypatch.setattr(neighbours, "ksg", lambda a, b: seen.append((a, b)) or full(a, b))
+    monkeypatch.setattr(neighbours, "MAX_ROWS", 1000)
+    value = neighbours.second_opinion(x, y, seed=0)
+    (a, b), = seen
+    assert a.shape == b.shape == (1000, 1)
+    assert value == pytest.approx(-0.5 * np.log(1 - 0.8 ** 2), abs=0.1)   # the truth, 0.51
+    # the subset is of whole rows: each x keeps its own y (the pairs' rank order survives)
+    assert np.corrcoef(a[:, 0], b[:, 0])[0, 1] > 0.7
+    assert neighbours.rows_used(1000) == "the same rows"
+    assert neighbours.rows_used(3000) == "a random 1,000 of the 3,000 rows"
