@@ -6,6 +6,7 @@ import os
 
 from . import page
 from .paper import cifar_report, cstar, gaussian, onehot
+from .speed import scale
 from .speed import summary as speed
 from .truth import bmi_tasks, tasks
 
@@ -20,6 +21,7 @@ REPORTS = {
     "tasks": (tasks.report, None),
     "bmi": (bmi_tasks.report, None),
     "speed": (speed.report, None),
+    "scale": (scale.report, None),
 }
 
 

@@ -131,17 +131,23 @@ def summary(runs):
 
 
 def figure(runs, path):
-    """Seconds and peak memory against log10(rows × columns)."""
+    """Seconds and peak memory against log10(rows x columns): the cases that add rows
+    and those that add columns as two series."""
     from minimi.tools.plot import Figure
+    cells = {r["case"]: math.log10(r["rows"] * sum(r["columns"])) for r in runs}
+    xlim = (min(cells.values()) - 0.3, max(cells.values()) + 0.3)
+    series = [("more rows", "blue", [r for r in runs if r["case"].startswith("rows")]),
+              ("more columns", "green", [r for r in runs if not r["case"].startswith("rows")])]
     fig = Figure(1, 2, title="the default estimate: time and memory as the data grow")
-    cells = [math.log10(r["rows"] * sum(r["columns"])) for r in runs]
-    left = fig.panel(0, 0, title="time", xlabel="log10(rows × columns)", ylabel="log10 seconds")
-    left.points(cells, [math.log10(r["seconds"]) for r in runs], color="blue", label="estimate")
-    right = fig.panel(0, 1, title="peak memory", xlabel="log10(rows × columns)",
-                      ylabel="log10 MB")
-    right.points(cells, [math.log10(r["peak_mb"]) for r in runs], color="red", label="process")
-    right.points(cells, [math.log10(max(r["data_mb"], 0.01)) for r in runs], color="gray",
-                 label="the data (float64)")
+    for col, (title, unit, value) in enumerate((
+            ("time", "log10 seconds", lambda r: r["seconds"]),
+            ("peak memory of the estimate's process", "log10 MB", lambda r: r["peak_mb"]))):
+        ys = [math.log10(value(r)) for r in runs]
+        ax = fig.panel(0, col, title=title, xlabel="log10(rows x columns)", ylabel=unit,
+                       xlim=xlim, ylim=(min(ys) - 0.3, max(ys) + 0.6))  # the legend above
+        for label, color, some in series:
+            ax.points([cells[r["case"]] for r in some], [math.log10(value(r)) for r in some],
+                      color=color, label=label)
     fig.save(path)
 
 
@@ -163,10 +169,15 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", help=f"comma-separated (default: all of {', '.join(CASES)})")
     parser.add_argument("--out", default="results", help="results folder (results)")
+    parser.add_argument("--report", action="store_true",
+                        help="only rebuild the table and figure from the case files in DIR/scale")
     parser.add_argument("--case", help=argparse.SUPPRESS)   # inside a case's own process
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(args.case)))
+        return
+    if args.report:
+        report(args.out)
         return
     names = args.cases.split(",") if args.cases else list(CASES)
     unknown = [n for n in names if n not in CASES]
@@ -192,12 +203,35 @@ def main(argv=None):
         elapsed = time.perf_counter() - start
         print(f"{name}: {runs[-1]['summary']} ({runs[-1]['seconds']:.1f} s); {elapsed:.0f} s "
               f"so far", file=sys.stderr)
+    if runs:
+        print(write_summary(runs, folder))
+
+
+def report(out):
+    """`bench report`'s part: the table and figure from the case files in OUT/scale
+    (None when there are none)."""
+    folder = os.path.join(out, "scale")
+    runs = []
+    for name in CASES:
+        path = os.path.join(folder, f"{name}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                runs.append(json.load(f))
     if not runs:
-        return
+        print(f"scale: no `bench scale` case files under {folder}")
+        return None
+    write_summary(runs, folder)
+    print(f"scale: summary {os.path.join(folder, 'summary.md')}")
+    return os.path.join(folder, "summary.md")
+
+
+def write_summary(runs, folder):
+    """DIR/scale/summary.md and scale.png from the runs; returns the table."""
     table = summary(runs)
     figure(runs, os.path.join(folder, "scale.png"))
+    commits = sorted({str(r.get("commit"))[:12] for r in runs})
     with open(os.path.join(folder, "summary.md.tmp"), "w") as f:
-        f.write(f"# The default estimate as the data grow\n\n{table}\n\n![time and memory]"
-                f"(scale.png)\n")
+        f.write(f"# The default estimate as the data grow\n\n`python -m bench scale`, made by "
+                f"commit {', '.join(commits)}.\n\n{table}\n\n![time and memory](scale.png)\n")
     os.replace(os.path.join(folder, "summary.md.tmp"), os.path.join(folder, "summary.md"))
-    print(table)
+    return table

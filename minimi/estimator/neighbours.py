@@ -33,6 +33,8 @@ MAX_TIES = 0.01
 # that estimate's time (docs/performance.md); beyond this many rows it runs on a random
 # subset of them, whose noise (~0.005 nats at 10^5 rows) is far below the interval's
 MAX_ROWS = 100_000
+
+
 def ksg(x, y, k=K):
     """The KSG estimate (nats) of I(X; Y) from rows of x (n, dx), y (n, dy)."""
     from scipy.spatial import cKDTree        # only here: `import minimi` stays light

@@ -1,6 +1,7 @@
 """bench load and bench scale: their data of known MI, their verdicts and tables, and the
 busy processes that end with their block. (The timings themselves are benchmarks, run by
 hand: docs/performance.md.)"""
+import json
 import math
 import os
 
@@ -44,7 +45,7 @@ def _run(**changes):
     run = {"case": "rows_1e4", "rows": 10_000, "columns": [5, 5], "truth": 1.0, "mi": 0.97,
            "error": -0.03, "ci": [0.9, 1.05], "held": True, "flagged": False, "status": "ok",
            "steps_run": 700, "seconds": 10.0, "peak_mb": 150.0, "worker_peak_mb": 120.0,
-           "data_mb": 0.8, "second_opinion_share": 0.25,
+           "data_mb": 0.8, "second_opinion_share": 0.25, "summary": "I(X;Y) ≈ 0.97 nats",
            "second_opinions": {"ksg": {"seconds": 0.0, "applies": False},
                                "copula": {"seconds": 2.5, "applies": True}}}
     run.update(changes)
@@ -116,3 +117,18 @@ def test_load_refuses_bad_arguments_before_timing_anything():
         load.main(["--only", "separable_b64,nope"])
     with pytest.raises(BadInput, match="--busy must be at least 1, got 0"):
         load.main(["--busy", "0"])
+
+
+def test_report_rebuilds_the_table_and_figure_from_the_case_files_alone(tmp_path):
+    folder = tmp_path / "scale"
+    folder.mkdir()
+    for name, rows in (("rows_1e4", 10_000), ("rows_1e5", 100_000), ("cols_50", 10_000)):
+        (folder / f"{name}.json").write_text(json.dumps(_run(case=name, rows=rows,
+                                                             commit="a" * 40)))
+    scale.main(["--report", "--out", str(tmp_path)])
+    text = (folder / "summary.md").read_text()
+    assert text.count("\n| rows_1e") == 2 and "\n| cols_50 |" in text
+    assert "commit aaaaaaaaaaaa" in text and "![time and memory](scale.png)" in text
+    from PIL import Image
+    with Image.open(folder / "scale.png") as image:
+        assert image.size[0] > 400
