@@ -58,6 +58,41 @@ def check_pair(x, y, min_rows=50, names=("x", "y")):
     return x, y
 
 
+# Peak memory of an estimate with its interval, its worker included, measured by
+# `bench scale` (docs/performance.md): 1.5 GB for a million rows of 5+5 columns (76 MB
+# as float64), 1.8 GB for 10^4 rows of 3072+10 (235 MB). At most this many MB, plus this
+# many times the data's float64 size, covers every case measured.
+MEMORY_BASE_MB = 300
+MEMORY_PER_DATA = 20
+
+
+def available_mb():
+    """The memory this machine can give without swapping (MemAvailable), in MB; None
+    where /proc/meminfo does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(x, y):
+    """Refuse, before any training, rows that would not fit in the memory available."""
+    data_mb = (x.size + y.size) * 8 / 2 ** 20
+    need = MEMORY_BASE_MB + MEMORY_PER_DATA * data_mb
+    free = available_mb()
+    if free is not None and need > free:
+        raise ValueError(
+            f"x {x.shape} and y {y.shape} ({data_mb:,.0f} MB as float64) need about "
+            f"{need:,.0f} MB to estimate with the interval (measured: {MEMORY_BASE_MB} MB and "
+            f"{MEMORY_PER_DATA}x the data), and this machine has {free:,.0f} MB available: "
+            f"estimate on a random subset of the rows (a million rows of 5+5 columns take "
+            "about 1.5 GB and 2.5 minutes on 2 cores)")
+
+
 class Marginals:
     """A per-column map fitted on the training split, applied to any split.
 

@@ -5,7 +5,8 @@
     print(result)                           # I(X;Y) ≈ 1.02 nats, 95% interval 0.95 to 1.10 (...)
 
 Three steps, each a function below, then the same three on disjoint parts of
-the rows for the interval (interval.py, attach_interval):
+the rows for the interval (interval.py, attach_interval), in a worker process
+beside the estimate on all rows where there is a CPU for it (workers.py):
 
 prepare  Split the rows into train / validation / test (test_fraction, then
          validation_fraction of the rest); look for degenerate data; map every
@@ -38,7 +39,7 @@ import numpy as np
 
 from .. import backend
 from . import copula, heldout, interval, neighbours, workers
-from .inputs import Marginals, check_pair, degenerate
+from .inputs import Marginals, check_memory, check_pair, degenerate
 from .result import DataWarning, EstimateResult
 from .settings import Settings
 from .training import finite, train
@@ -57,6 +58,7 @@ def estimate(x, y, settings=None, device=None, progress=None, **changes):
     """
     s = Settings.of(settings, **changes).check()
     x, y = check_pair(x, y)
+    check_memory(x, y)
     s = s.for_columns(x.shape[1], y.shape[1])       # critic='auto' and the critic's defaults
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable taking a line of text, got {progress!r}")

@@ -85,7 +85,10 @@ class Worker:
     """One worker process and the thread that reads its messages."""
 
     def __init__(self, progress):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        # this process's import path, and the CPU whatever MINIMI_DEVICE says (workers run
+        # only where this call trains on the CPU: use_device may have overridden it)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+                   MINIMI_DEVICE="cpu")
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)

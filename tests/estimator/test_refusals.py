@@ -1,10 +1,13 @@
 """Bad input to minimi.estimate: a message that names it, before any work; and no
 plain number where none is meaningful. (The engine's arguments: tests/engine.)"""
+import os
+
 import numpy as np
 import pytest
 
 import minimi
 from minimi import bounds
+from minimi.estimator import recipe
 
 
 def _pair(n=200, seed=0):
@@ -58,3 +61,30 @@ def test_a_column_that_collapses_gives_no_number():
 def test_bound_parameters_given_twice_are_refused():
     with pytest.raises(ValueError, match="parameter lam is given twice"):
         bounds.parse("remine:lam=1,lam=2")
+
+
+def test_rows_that_would_not_fit_in_memory_are_refused_before_training(monkeypatch):
+    from minimi.estimator import inputs
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((1000, 3)), rng.standard_normal((1000, 2))
+    need = inputs.MEMORY_BASE_MB + inputs.MEMORY_PER_DATA * 5000 * 8 / 2 ** 20
+    monkeypatch.setattr(inputs, "available_mb", lambda: need - 1)
+    trained = []
+    monkeypatch.setattr(recipe, "estimate_once", lambda *a, **k: trained.append(1))
+    with pytest.raises(ValueError, match=r"x \(1000, 3\) and y \(1000, 2\) \(0 MB as float64\) "
+                                         r"need about 301 MB .* has 300 MB available"):
+        minimi.estimate(x, y)
+    assert trained == []
+    monkeypatch.setattr(inputs, "available_mb", lambda: need + 1)
+    monkeypatch.setattr(recipe, "estimate_once", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):          # enough memory: on to training
+        minimi.estimate(x, y)
+
+
+def test_available_memory_is_read_from_proc_meminfo():
+    from minimi.estimator import inputs
+    if not os.path.exists("/proc/meminfo"):
+        pytest.skip("no /proc/meminfo here")
+    with open("/proc/meminfo") as f:
+        total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) / 1024
+    assert 0 < inputs.available_mb() <= total
