@@ -56,7 +56,15 @@ def test_a_product_at_the_crossover_keeps_the_free_cpus(unset):
     assert blas.set_to == []                       # two free CPUs, two threads in force
 
 
-def test_the_layers_products_go_through_the_choice(unset):
+@pytest.fixture
+def on_cpu():
+    """The CPU, even in the suite's run under the CuPy stand-in (MINIMI_DEVICE=gpu)."""
+    previous = backend.use_device("cpu")
+    yield
+    backend.use_device(previous)
+
+
+def test_the_layers_products_go_through_the_choice(unset, on_cpu):
     """Linear's forward and its weight gradient, and the fast convolution the SmallCNN
     trains with, ask for threads."""
     blas = FakeBlas(2)

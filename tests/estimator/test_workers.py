@@ -11,7 +11,10 @@ from minimi.estimator import workers
 
 @pytest.fixture
 def cpus(monkeypatch):
+    """No fixed thread count, the CPU (even under the CuPy stand-in, MINIMI_DEVICE=gpu),
+    and a function that sets how many CPUs this process may use."""
     monkeypatch.delenv("MINIMI_THREADS", raising=False)
+    monkeypatch.setattr(backend, "device", lambda: "cpu")
 
     def set_cpus(n):
         monkeypatch.setattr(backend, "cpus", lambda: n)
