@@ -236,7 +236,14 @@ def final_of(line, truth):
             "seconds": records.finite_or_none(kept.get("elapsed_s", run["time_in_seconds"])),
             "harness_seconds": records.finite_or_none(run["time_in_seconds"]),
             "flagged": bool(kept.get("flagged")), "flag_reasons": kept.get("flag_reasons", []),
-            "ci": kept.get("ci"), "minimi_status": kept.get("status")}
+            "ci": kept.get("ci"), "minimi_status": kept.get("status"),
+            **{key: kept.get(key) for key in KEPT}}
+
+
+# what a minimi run file keeps of its --result besides the above: why the interval is
+# one-sided, and the evidence its upper end was judged on
+KEPT = ("one_sided", "stderr", "subsample_mi", "trend", "trend_stderr", "neighbour_mi",
+        "gaussian_mi", "gaussian_stderr")
 
 
 # ---- summary and figure ---------------------------------------------------------------------

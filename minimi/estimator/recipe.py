@@ -205,8 +205,8 @@ def judge(data, run, s, rng, start):
         validation_mi=val.value(run.rule) if ok else None,
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
         ci_level=s.ci_level,
-        ci=None, subsample_mi=None, neighbour_mi=None, gaussian_mi=None,   # attach_interval
-        flags=[],
+        ci=None, one_sided=None, subsample_mi=None, trend=None,       # attach_interval
+        trend_stderr=None, neighbour_mi=None, gaussian_mi=None, gaussian_stderr=None, flags=[],
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -222,16 +222,18 @@ def judge(data, run, s, rng, start):
 def attach_interval(result, parts, s, x, y, start):
     """The interval and the flags of interval.py on `result` (from the estimates on
     `parts` of the rows x, y), the second opinions of KSG in few dimensions
-    (neighbours.py) and of the Gaussian copula (copula.py); the time of the whole
-    estimate."""
+    (neighbours.py) and of the Gaussian copula (copula.py), the upper end only where
+    the evidence supports one (interval.upper_end); the time of the whole estimate."""
     n = len(x)
     if result.status == "ok":
         failed = [p for p in parts if p.status != "ok"]
+        iv = None
         if parts and not failed:
             iv = interval.interval(result.mi, result.stderr, [p.mi for p in parts],
                                    [p.stderr for p in parts], s.ci_level)
             low, high, result.flags = iv.low, iv.high, iv.flags
             result.subsample_mi = [p.mi for p in parts]
+            result.trend, result.trend_stderr = iv.trend, iv.trend_se
         else:
             z = interval.z_value(s.ci_level)
             low, high = result.mi - z * result.stderr, result.mi + z * result.stderr
@@ -239,20 +241,30 @@ def attach_interval(result, parts, s, x, y, start):
         result.flags += interval.checks(result.mi, result.stderr, low, high,
                                         result.validation_mi, result.validation_stderr,
                                         result.n_test, s.ci_level)
-        if interval.at_ceiling(high, result.n_test):    # more rows could show more
+        ceiling = interval.at_ceiling(high, result.n_test)
+        if ceiling:                     # more rows could show more
             high = math.inf
-        result.neighbour_mi, result.gaussian_mi, above = second_opinions(x, y, high, s)
+        result.neighbour_mi, gaussian, above = second_opinions(x, y, high, s)
+        result.gaussian_mi, result.gaussian_stderr = gaussian or (None, None)
         result.flags += above
-        if above:                       # the critic fell short: nothing bounds the truth above
-            high = math.inf
+        if ceiling:
+            result.one_sided = (f"the estimate nears log({result.n_test} test rows), about "
+                                "the most that many rows can show")
+        elif above:                     # the critic fell short: nothing bounds the truth above
+            high, result.one_sided = math.inf, ("a second opinion lies above the interval: "
+                                                "the critic fell short")
+        else:
+            high, result.one_sided = interval.upper_end(result.mi, low, high, iv,
+                                                        result.neighbour_mi, gaussian,
+                                                        s.ci_level)
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result
 
 
 def second_opinions(x, y, high, s):
-    """(KSG's estimate, the Gaussian copula's, flags) on the rows x, y: each a number or
-    None where it does not apply, and a flag for each that lies above `high`, the
+    """(KSG's estimate, the Gaussian copula's (estimate, standard error), flags) on the
+    rows x, y: each None where it does not apply, and a flag for each that lies above `high`, the
     interval's upper end (the copula's beyond its standard error: on independent data
     it is ≈ 0 ± noise), with what to try for the critic and bound `s` trained."""
     ksg = neighbours.second_opinion(x, y, s.seed)
@@ -280,7 +292,7 @@ def second_opinions(x, y, high, s):
                 "better" if s.bound != Settings.bound else "more rows or a lower lr may train "
                 "it better, and where the data is close to Gaussian the copula's number is "
                 "likely the closer one"))
-    return ksg, None if gaussian is None else gaussian[0], flags
+    return ksg, gaussian, flags
 
 
 def _no_parts(failed, s, n):

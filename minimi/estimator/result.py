@@ -23,9 +23,13 @@ class EstimateResult:
     ci_level: float
     ci: list                      # [low, high] at ci_level (high inf: no upper end);
     #                               interval.py says what it covers
+    one_sided: str                # why the interval has no upper end, else None
     subsample_mi: list            # the estimates on disjoint parts of the rows
+    trend: float                  # mi − mean(subsample_mi): how it rose with the rows
+    trend_stderr: float           # ... its standard error
     neighbour_mi: float           # KSG on the same rows in few dimensions, else None
     gaussian_mi: float            # the Gaussian copula on the same rows, else None
+    gaussian_stderr: float
     flags: list                   # sentences: why the number needs a second look
     # whether it can be trusted
     status: str                   # 'ok', 'untrained', 'diverged', 'non_finite', 'degenerate'
@@ -77,7 +81,8 @@ class EstimateResult:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                if f.name not in ("curve", "validation")}
         for key in ("mi", "stderr", "train_mi", "rejected_mi", "validation_mi",
-                    "validation_stderr", "neighbour_mi", "gaussian_mi"):
+                    "validation_stderr", "neighbour_mi", "gaussian_mi", "gaussian_stderr",
+                    "trend", "trend_stderr"):
             out[key] = _scaled(out.get(key), scale)
         for key in ("ci", "subsample_mi"):
             out[key] = None if out.get(key) is None else [_scaled(v, scale) for v in out[key]]
@@ -94,9 +99,13 @@ class EstimateResult:
             return f"I(X;Y) could not be estimated: {self.reason} ({what})"
         low, high = (f"{v:.2f}" if v is not None else "∞"
                      for v in (d["ci"] if d.get("ci") else (math.nan, math.nan)))
-        text = (f"I(X;Y) ≈ {d['mi']:.2f} {d['unit']}, {self.ci_level:.0%} interval "
-                f"{low} to {high} ({what}, best of {self.steps_run} steps at step "
-                f"{self.best_step}, "
+        if high == "∞":     # one-sided: a lower limit, and why there is no upper one
+            head = (f"I(X;Y) is at least {low} {d['unit']} ({self.ci_level:.0%} one-sided; "
+                    f"estimate {d['mi']:.2f}, no upper end: {self.one_sided or 'none found'}) ")
+        else:
+            head = (f"I(X;Y) ≈ {d['mi']:.2f} {d['unit']}, {self.ci_level:.0%} interval "
+                    f"{low} to {high} ")
+        text = (head + f"({what}, best of {self.steps_run} steps at step {self.best_step}, "
                 + ("rank-Gaussian" if self.marginals == "rank" else self.marginals)
                 + " marginals)")
         reasons = self.flag_reasons
