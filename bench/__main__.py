@@ -12,6 +12,8 @@ BENCHMARKS = {
     "lambda": ("paper.cifar", "main_lambda", "CLB over a λ grid and its figure (paper Fig. 6)"),
     "tasks": ("truth.tasks", "main", "every bound on distributions with known MI (Beyond Normal)"),
     "bmi": ("truth.bmi_tasks", "main", "minimi beside bmi's KSG and neural estimators, on bmi's tasks"),
+    "crossfit": ("truth.crossfit", "main",
+                 "k-fold cross-fitting against today's split on 1-D and heavy-tailed tasks"),
     "report": ("report", "main", "rebuild summaries and figures from the run files; --html: "
                                  "one page of them all"),
     "speed": ("speed.steps", "main",

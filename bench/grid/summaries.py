@@ -195,3 +195,59 @@ def estimate_points(ax, runs, color, label):
     ax.points([v[0][0] for v in points.values()],
               [float(np.mean([m for _, m in v])) for v in points.values()],
               color=color, label=label)
+
+
+# ---- what the answers said: two-sided, one-sided ("at least"), flagged -------------------------
+
+ANSWER_HEADERS = ("estimates", "two-sided", "two-sided holding the truth", "one-sided",
+                  "one-sided holding the truth", "flagged or none", "flagged + one-sided",
+                  "misses with neither")
+
+
+def answer_kind(final):
+    """'none' (no estimate), 'flagged', 'one-sided' (unflagged, no upper end: "at least
+    the low end") or 'two-sided' (unflagged, both ends)."""
+    if final.get("ci") is None:
+        return "none"
+    if final["flagged"]:
+        return "flagged"
+    return "one-sided" if final["ci"][1] is None else "two-sided"
+
+
+def holds(final, truth):
+    """Whether the answer's interval holds the truth (no upper end: its low end is
+    at most the truth)."""
+    low, high = final["ci"]
+    return low <= truth and (high is None or truth <= high)
+
+
+def answer_columns(runs):
+    """The ANSWER_HEADERS columns (text) of these runs: how many answers of each kind,
+    how many held the truth, and the two-sided answers that missed it unflagged."""
+    kinds = [(answer_kind(r["final"]), r) for r in runs]
+    two = [r for k, r in kinds if k == "two-sided"]
+    one = [r for k, r in kinds if k == "one-sided"]
+    flagged = sum(1 for k, _ in kinds if k in ("flagged", "none"))
+
+    def share(part, whole):
+        return f"{part}/{whole} ({part / whole:.0%})" if whole else "—"
+    two_held = sum(holds(r["final"], r["config"]["truth"]) for r in two)
+    one_held = sum(holds(r["final"], r["config"]["truth"]) for r in one)
+    return (str(len(runs)), str(len(two)), share(two_held, len(two)), str(len(one)),
+            share(one_held, len(one)), str(flagged), share(flagged + len(one), len(runs)),
+            str(len(two) - two_held))
+
+
+def answers_table(groups, key_headers):
+    """Markdown lines: a row per (key, runs) in `groups`, the key's cells (a tuple under
+    `key_headers`) then answer_columns, and a row over all of them."""
+    lines = ["| " + " | ".join((*key_headers, *ANSWER_HEADERS)) + " |",
+             "|---" * (len(key_headers) + len(ANSWER_HEADERS)) + "|"]
+    every = []
+    for key, runs in groups:
+        every += runs
+        lines.append("| " + " | ".join((*key, *answer_columns(runs))) + " |")
+    if len(groups) > 1:
+        lines.append("| " + " | ".join(("**all**", *[""] * (len(key_headers) - 1),
+                                        *answer_columns(every))) + " |")
+    return lines

@@ -240,7 +240,7 @@ def report(out):
         group = [r for r in runs if (r["config"]["samples"], r["config"]["marginals"]) == setting]
         lines += _table(group, *setting)
         figures.append(_figure(group, out, *setting))
-    lines += coverage_table(runs)
+    lines += coverage_table(runs) + answers_table(runs)
     return summaries.write_summary(out, "tasks", lines, runs, figures)
 
 
@@ -313,6 +313,33 @@ def coverage_table(runs):
             f"{sum(1 for f in finals if f['ci'] is None or f['flagged'])}/{len(finals)} | "
             f"{sum(1 for f in plain if not f['covered'])} |")
     return lines + [""] if groups else []
+
+
+def answers_table(runs):
+    """What the answers said, per bound family and rows, then per task family and rows:
+    two-sided, one-sided ("at least"), flagged; the goal: no miss with neither, flagged +
+    one-sided ≤ 20%, two-sided holding the truth ≥ 95%."""
+    runs = [r for r in runs if "one_sided" in r["final"]]   # from before one-sided answers: none
+    if not runs:
+        return []
+    family = {name: fam for fam, names in PANELS for name in names}
+    order = [fam for fam, _ in PANELS]
+
+    def grouped(key, rank):
+        groups = {}
+        for r in runs:
+            groups.setdefault(key(r), []).append(r)
+        return [(tuple(map(str, k)), groups[k]) for k in sorted(groups, key=rank)]
+    by_bound = grouped(lambda r: (family.get(r["loss"], r["loss"]), r["config"]["samples"]),
+                       lambda k: (order.index(k[0]) if k[0] in order else len(order), k))
+    by_task = grouped(lambda r: (r["config"]["family"], r["config"]["samples"]), lambda k: k)
+    return (["## The answers: two-sided, one-sided, flagged", "",
+             "An answer is two-sided (an interval, unflagged), one-sided (\"at least\" its low "
+             "end, unflagged: the estimate still rose with the rows) or flagged (or no "
+             "estimate). The goal: no miss with neither a flag nor a one-sided answer, flagged "
+             "+ one-sided at most 20%, two-sided intervals holding the truth in ≥ 95%.", ""]
+            + summaries.answers_table(by_bound, ("bound family", "rows")) + [""]
+            + summaries.answers_table(by_task, ("task family", "rows")) + [""])
 
 
 def _share(finals, key):

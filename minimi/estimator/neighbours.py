@@ -37,6 +37,11 @@ MAX_ROWS = 100_000
 
 def ksg(x, y, k=K):
     """The KSG estimate (nats) of I(X; Y) from rows of x (n, dx), y (n, dy)."""
+    return float(ksg_terms(x, y, k).mean())
+
+
+def ksg_terms(x, y, k=K):
+    """Row i's term ψ(k) + ψ(N) − ψ(n_x(i) + 1) − ψ(n_y(i) + 1), (n,): KSG is their mean."""
     from scipy.spatial import cKDTree        # only here: `import minimi` stays light
     from scipy.special import digamma
 
@@ -46,7 +51,7 @@ def ksg(x, y, k=K):
     strictly_within = np.nextafter(eps, 0)
     n_x, n_y = (cKDTree(a).query_ball_point(a, strictly_within, p=np.inf, return_length=True) - 1
                 for a in (x, y))
-    return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
+    return digamma(k) + digamma(n) - (digamma(n_x + 1) + digamma(n_y + 1))
 
 
 def normal_scores(a, rng):
@@ -72,16 +77,19 @@ def applies(x, y):
 
 
 def second_opinion(x, y, seed):
-    """KSG's estimate (nats) on the normal scores of the rows x (n, dx), y (n, dy) (of
-    MAX_ROWS of them, at random, beyond that), or None where it does not apply (too many
-    dimensions, too many repeated values)."""
+    """(KSG's estimate, its standard error), nats, on the normal scores of the rows x
+    (n, dx), y (n, dy) (of MAX_ROWS of them, at random, beyond that), or None where it
+    does not apply (too many dimensions, too many repeated values). The standard error
+    is the rows' terms' spread over √n: rows that share neighbours are not independent,
+    so it is a rough one, used only to widen an upper end (interval.upper_end)."""
     if not applies(x, y):
         return None
     rng = np.random.default_rng([seed, 3])
     if len(x) > MAX_ROWS:
         rows = np.sort(rng.choice(len(x), MAX_ROWS, replace=False))
         x, y = x[rows], y[rows]
-    return ksg(normal_scores(x, rng), normal_scores(y, rng))
+    terms = ksg_terms(normal_scores(x, rng), normal_scores(y, rng))
+    return float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(len(terms)))
 
 
 def rows_used(n):

@@ -206,7 +206,8 @@ def judge(data, run, s, rng, start):
         validation_stderr=val.bootstrap_stderr(run.rule, rng) if ok else None,
         ci_level=s.ci_level,
         ci=None, one_sided=None, subsample_mi=None, trend=None,       # attach_interval
-        trend_stderr=None, neighbour_mi=None, gaussian_mi=None, gaussian_stderr=None, flags=[],
+        trend_stderr=None, neighbour_mi=None, neighbour_stderr=None, gaussian_mi=None,
+        gaussian_stderr=None, flags=[],
         status=status, reason=reason, diverged_at_step=run.diverged_at,
         # settled: validation stopped improving (early stop, or no new best in the last 20%)
         settled=ok and (run.since_best >= s.patience or run.best_step <= 0.8 * run.steps_run),
@@ -244,7 +245,8 @@ def attach_interval(result, parts, s, x, y, start):
         ceiling = interval.at_ceiling(high, result.n_test)
         if ceiling:                     # more rows could show more
             high = math.inf
-        result.neighbour_mi, gaussian, above = second_opinions(x, y, high, s)
+        knn, gaussian, above = second_opinions(x, y, high, s)
+        result.neighbour_mi, result.neighbour_stderr = knn or (None, None)
         result.gaussian_mi, result.gaussian_stderr = gaussian or (None, None)
         result.flags += above
         if ceiling:
@@ -254,22 +256,22 @@ def attach_interval(result, parts, s, x, y, start):
             high, result.one_sided = math.inf, ("a second opinion lies above the interval: "
                                                 "the critic fell short")
         else:
-            high, result.one_sided = interval.upper_end(result.mi, low, high, iv,
-                                                        result.neighbour_mi, gaussian,
-                                                        s.ci_level)
+            high, result.one_sided = interval.upper_end(result.mi, result.stderr, low, high,
+                                                        iv, knn, gaussian, s.ci_level)
         result.ci = [float(low), float(high)]
     result.elapsed_s = round(time.perf_counter() - start, 2)
     return result
 
 
 def second_opinions(x, y, high, s):
-    """(KSG's estimate, the Gaussian copula's (estimate, standard error), flags) on the
-    rows x, y: each None where it does not apply, and a flag for each that lies above `high`, the
+    """(KSG's (estimate, standard error), the Gaussian copula's, flags) on the rows x,
+    y: each None where it does not apply, and a flag for each that lies above `high`, the
     interval's upper end (the copula's beyond its standard error: on independent data
     it is ≈ 0 ± noise), with what to try for the critic and bound `s` trained."""
-    ksg = neighbours.second_opinion(x, y, s.seed)
+    knn = neighbours.second_opinion(x, y, s.seed)
     gaussian = copula.second_opinion(x, y, s.seed)
     flags = []
+    ksg = None if knn is None else knn[0]
     if ksg is not None and ksg > high:
         flags.append(
             f"a nearest-neighbour estimate (KSG, k={neighbours.K}) on "
@@ -292,7 +294,7 @@ def second_opinions(x, y, high, s):
                 "better" if s.bound != Settings.bound else "more rows or a lower lr may train "
                 "it better, and where the data is close to Gaussian the copula's number is "
                 "likely the closer one"))
-    return ksg, gaussian, flags
+    return knn, gaussian, flags
 
 
 def _no_parts(failed, s, n):

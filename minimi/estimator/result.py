@@ -28,6 +28,7 @@ class EstimateResult:
     trend: float                  # mi − mean(subsample_mi): how it rose with the rows
     trend_stderr: float           # ... its standard error
     neighbour_mi: float           # KSG on the same rows in few dimensions, else None
+    neighbour_stderr: float       # ... a rough standard error (its rows' terms' spread)
     gaussian_mi: float            # the Gaussian copula on the same rows, else None
     gaussian_stderr: float
     flags: list                   # sentences: why the number needs a second look
@@ -81,7 +82,8 @@ class EstimateResult:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                if f.name not in ("curve", "validation")}
         for key in ("mi", "stderr", "train_mi", "rejected_mi", "validation_mi",
-                    "validation_stderr", "neighbour_mi", "gaussian_mi", "gaussian_stderr",
+                    "validation_stderr", "neighbour_mi", "neighbour_stderr", "gaussian_mi",
+                    "gaussian_stderr",
                     "trend", "trend_stderr"):
             out[key] = _scaled(out.get(key), scale)
         for key in ("ci", "subsample_mi"):

@@ -13,7 +13,7 @@ from scipy.stats import norm
 import minimi
 from minimi import DataWarning, bounds
 from minimi.engine.files import dumps
-from minimi.estimator import heldout, inputs, recipe, training
+from minimi.estimator import heldout, inputs, interval, recipe, training
 from minimi.tools import cli
 
 
@@ -36,6 +36,9 @@ def test_default_settings_recover_known_mi(mi):
     if mi == 1.0:
         assert result.ci[0] <= mi <= result.ci[1] and not result.flagged, str(result)
         assert result.ci[1] - result.ci[0] < 0.5, str(result)   # the bench measures widths
+        # the upper end is granted: the estimate has stopped rising with the rows
+        assert result.trend <= interval.RISE_Z * result.trend_stderr, str(result)
+        assert result.one_sided is None
     assert result.n_test == 1000 and result.marginals == "rank"
     assert result.pairs == "all, 999 per row" and result.scoring == "infonce"
 
