@@ -243,7 +243,7 @@ def final_of(line, truth):
 # what a minimi run file keeps of its --result besides the above: why the interval is
 # one-sided, and the evidence its upper end was judged on
 KEPT = ("one_sided", "stderr", "subsample_mi", "trend", "trend_stderr", "neighbour_mi",
-        "gaussian_mi", "gaussian_stderr")
+        "neighbour_stderr", "gaussian_mi", "gaussian_stderr")
 
 
 # ---- summary and figure ---------------------------------------------------------------------

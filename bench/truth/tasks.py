@@ -90,6 +90,7 @@ def estimate_run(task_name, name, params, seed, samples, marginals, steps):
              "ci": result.ci, "ci_level": result.ci_level, "covered": covered,
              "flagged": result.flagged, "flag_reasons": result.flag_reasons,
              "subsample_mi": result.subsample_mi, "neighbour_mi": result.neighbour_mi,
+             "neighbour_stderr": result.neighbour_stderr,
              "gaussian_mi": result.gaussian_mi, "gaussian_stderr": result.gaussian_stderr,
              "one_sided": result.one_sided, "trend": result.trend,
              "trend_stderr": result.trend_stderr,

@@ -10,7 +10,7 @@ from bench.grid import commandline, planning, records, summaries
 from bench.truth import bmi_tasks
 
 
-def _write(out, task, truth, name, seed, error, seconds, flagged=False):
+def _write(out, task, truth, name, seed, error, seconds, flagged=False, ci=None, **more):
     """A run file as the bench writes it; error None: a failed run."""
     config = {"task": task, "dims": [1, 1] if task == "a" else [5, 5], "truth": truth,
               "samples": 5000, "estimator": name, "profile": "quick", "bmi": "0.1.3",
@@ -21,7 +21,8 @@ def _write(out, task, truth, name, seed, error, seconds, flagged=False):
     mi = None if error is None else truth + error
     run.finish({"mi": mi, "truth": truth, "error": error, "success": error is not None,
                 "message": "" if error is not None else "boom", "seconds": seconds,
-                "flagged": flagged, "flag_reasons": [], "ci": None, "minimi_status": None})
+                "flagged": flagged, "flag_reasons": [], "ci": ci, "minimi_status": None,
+                **more})
 
 
 def test_the_summary_counts_per_task_means_failures_flags_and_times(tmp_path):
@@ -49,6 +50,34 @@ def test_the_summary_counts_per_task_means_failures_flags_and_times(tmp_path):
     assert os.path.getsize(tmp_path / "bmi" / "estimates_n5000.png") > 1000
 
 
+def test_minimis_answers_are_counted_per_task_family(tmp_path):
+    """Spiral: one-sided twice (one holding the truth); Student-t (asinh- too):
+    two-sided holding it, and missing it; a Gaussian seen through a map: flagged.
+    The other estimators' runs and minimi's from before one-sided answers are left
+    out."""
+    out = str(tmp_path)
+    for seed, (ci, one_sided) in enumerate([([0.6, None], "rises"), ([1.1, None], "rises")]):
+        _write(out, "spiral-multinormal-sparse-3-3-2-2.0", 1.0, "minimi", seed, -0.3, 1.0,
+               ci=ci, one_sided=one_sided)
+    _write(out, "student-identity-2-2-1", 0.43, "minimi", 0, 0.0, 1.0, ci=[0.3, 0.5],
+           one_sided=None)
+    _write(out, "asinh-student-identity-2-2-1", 0.43, "minimi", 0, 0.0, 1.0, ci=[0.5, 0.6],
+           one_sided=None)
+    _write(out, "half_cube-1v1-normal-0.75", 0.41, "minimi", 0, 0.0, 1.0, flagged=True,
+           ci=[0.3, None], one_sided="log n")
+    _write(out, "1v1-normal-0.75", 0.41, "minimi", 0, 0.0, 1.0, ci=[0.5, 0.6])    # older
+    _write(out, "1v1-normal-0.75", 0.41, "ksg", 0, 0.0, 1.0)
+    text = open(bmi_tasks.report(out)).read()
+    assert "| Gaussian after maps | 1 | 0 | — | 0 | — | 1 | 1/1 (100%) | 0 |" in text
+    assert "| spiral | 2 | 0 | — | 2 | 1/2 (50%) | 0 | 2/2 (100%) | 0 |" in text
+    assert "| Student-t | 2 | 2 | 1/2 (50%) | 0 | — | 0 | 0/2 (0%) | 1 |" in text
+    assert "| **all** | 5 | 2 | 1/2 (50%) | 2 | 1/2 (50%) | 1 | 3/5 (60%) | 1 |" in text
+    assert [bmi_tasks.task_family(t) for t in (
+        "swissroll_x-normal_cdf-1v1-normal-0.75", "1v1-additive-0.1", "wiggly-1v1-normal-0.75",
+        "spiral-normal_cdf-multinormal-sparse-5-5-2-2.0")] == [
+        "swiss roll", "additive noise", "Gaussian after maps", "spiral"]
+
+
 def test_a_report_without_runs_says_so_and_writes_nothing(tmp_path, capsys):
     assert bmi_tasks.report(str(tmp_path)) is None
     assert capsys.readouterr().out == f"bmi: no runs under {tmp_path}/bmi\n"
@@ -68,8 +97,13 @@ def test_a_worker_line_becomes_a_run_files_final():
     flagged = {"run": {"mi_estimate": 0.35, "time_in_seconds": 12.5, "success": True,
                        "additional_information": {}},
                "command_result": {"flagged": True, "flag_reasons": ["not settled: x"],
-                                  "ci": [0.2, 0.5], "status": "ok", "elapsed_s": 11.0}}
+                                  "ci": [0.2, 0.5], "status": "ok", "elapsed_s": 11.0,
+                                  "one_sided": None, "trend": 0.03, "trend_stderr": 0.02,
+                                  "gaussian_mi": 0.3, "curve": [1.0] * 500}}
     final = bmi_tasks.final_of(flagged, 0.4)
+    # the evidence the upper end was judged on is kept, the curves are not
+    assert (final["one_sided"], final["trend"], final["trend_stderr"], final["gaussian_mi"]) \
+        == (None, 0.03, 0.02, 0.3) and "curve" not in final
     assert final["error"] == pytest.approx(-0.05) and final["success"] and final["flagged"]
     # the seconds are the estimate's own, not those of starting a process for it
     assert (final["seconds"], final["harness_seconds"]) == (11.0, 12.5)

@@ -155,7 +155,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     assert not any(_alive(p) for p in workers)
 
 
-def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
+def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0, answers=False):
     planned = planning.Planned(0, str(tmp_path), "tasks", "normal-dense-5x5-1nats_n100", loss, {},
                                seed, {"task": "normal-dense-5x5-1nats", "family": "normal",
                                       "truth": truth, "samples": 100, "marginals": "rank"})
@@ -165,7 +165,9 @@ def _interval_run(tmp_path, loss, seed, ci, flagged, truth=1.0):
     run.finish({"mi": mi, "error": None if mi is None else mi - truth, "settled": True,
                 "truth": truth, "ci": ci, "flagged": flagged,
                 "covered": None if ci is None else
-                ci[0] <= truth <= (math.inf if ci[1] is None else ci[1])})
+                ci[0] <= truth <= (math.inf if ci[1] is None else ci[1]),
+                **({"one_sided": None if ci is None or ci[1] is not None else "rises"}
+                   if answers else {})})
 
 
 def test_the_coverage_table_counts_hits_flags_and_unflagged_misses(tmp_path):
@@ -190,3 +192,21 @@ def test_an_interval_without_an_upper_end_counts_as_infinitely_wide(tmp_path):
         _interval_run(tmp_path, "mine", seed, ci, flagged)
     summary = open(tasks.report(str(tmp_path))).read()
     assert "| MINE | 100 | 3 | 3 | 2/3 (67%) | 1/1 (100%) | inf | 2/3 | 0 |" in summary
+
+
+def test_the_answers_table_tells_two_sided_one_sided_and_flagged_apart(tmp_path):
+    """Seven InfoNCE runs, truth 1: two-sided holding it ×2, two-sided missing it (a
+    miss with neither), one-sided holding it, one-sided whose low end is above it,
+    flagged (one-sided), no estimate. Runs from before one-sided answers (no
+    `one_sided` in the file) are left out of the table."""
+    for seed, (ci, flagged) in enumerate([([0.9, 1.1], False), ([0.8, 1.0], False),
+                                          ([1.05, 1.2], False), ([0.7, None], False),
+                                          ([1.1, None], False), ([0.5, None], True),
+                                          (None, False)]):
+        _interval_run(tmp_path, "infonce", seed, ci, flagged, answers=True)
+    _interval_run(tmp_path, "infonce", 9, [2.0, 3.0], False)          # older: left out
+    summary = open(tasks.report(str(tmp_path))).read()
+    row = "| 7 | 3 | 2/3 (67%) | 2 | 1/2 (50%) | 2 | 4/7 (57%) | 1 |"
+    assert f"| InfoNCE | 100 {row}" in summary
+    assert f"| normal | 100 {row}" in summary
+    assert "| **all** |" not in summary          # one group: no total row
