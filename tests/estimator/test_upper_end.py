@@ -71,6 +71,7 @@ def test_a_copula_estimate_above_the_estimate_raises_the_upper_end_to_cover_it()
 @pytest.mark.parametrize("copula, rise, granted", [
     ((1.00, 0.015), 1.5, True),      # agrees within z·√(0.03² + 0.015²) = 0.066: z allowed
     ((1.00, 0.015), 2.1, False),     # ... but not beyond z
+    ((1.05, 0.015), 1.5, True),      # 0.05 apart: within 0.066, the estimate's noise counts
     ((1.10, 0.015), 1.5, False),     # 0.1 apart: disagrees, one standard error allowed
     ((0.20, 0.010), 1.5, False),     # far below (a spiral's copula): the same
     (None, 1.5, False)])
@@ -112,7 +113,10 @@ def test_the_answer_reaches_the_result_summary_and_json(parts, one_sided):
     assert result.neighbour_mi is None and result.gaussian_mi < 0.05
     assert not result.flagged and low < 0.5
     d = json.loads(dumps(result.as_dict()))
-    assert d["trend"] == pytest.approx(0.5 - np.mean(parts)) and d["trend_stderr"] > 0
+    # all five results have standard error 0.03 and the parts agree: v = 0.03², σ = 0.03,
+    # and the rise's standard error √(σ² + v/2)
+    assert d["trend"] == pytest.approx(0.5 - np.mean(parts))
+    assert d["trend_stderr"] == pytest.approx(math.sqrt(0.03 ** 2 + 0.03 ** 2 / 2))
     if one_sided:
         assert high == math.inf and d["ci"] == [low, None]
         assert "still rises with the rows" in result.one_sided == d["one_sided"]
