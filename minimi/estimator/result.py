@@ -102,8 +102,8 @@ class EstimateResult:
         low, high = (f"{v:.2f}" if v is not None else "∞"
                      for v in (d["ci"] if d.get("ci") else (math.nan, math.nan)))
         if high == "∞":     # one-sided: a lower limit, and why there is no upper one
-            head = (f"I(X;Y) is at least {low} {d['unit']} ({self.ci_level:.0%} one-sided; "
-                    f"estimate {d['mi']:.2f}, no upper end: {self.one_sided or 'none found'}) ")
+            head = (f"I(X;Y) is at least {low} {d['unit']} ({self.ci_level:.0%} interval "
+                    f"{low} to ∞, estimate {d['mi']:.2f}; no upper end: {self.one_sided}) ")
         else:
             head = (f"I(X;Y) ≈ {d['mi']:.2f} {d['unit']}, {self.ci_level:.0%} interval "
                     f"{low} to {high} ")

@@ -156,8 +156,8 @@ def test_an_estimate_that_stopped_short_is_flagged_in_the_result():
     assert "the default bound" not in reason        # it trained this critic
     assert result.ci[1] == math.inf and result.ci[0] < result.mi < upper_end
     assert "FLAGGED" in result.summary() and result.summary().startswith(
-        f"I(X;Y) is at least {result.ci[0]:.2f} nats (95% one-sided; estimate {result.mi:.2f}, "
-        "no upper end: a second opinion lies above the interval")
+        f"I(X;Y) is at least {result.ci[0]:.2f} nats (95% interval {result.ci[0]:.2f} to ∞, "
+        f"estimate {result.mi:.2f}; no upper end: a second opinion lies above the interval")
     d = json.loads(dumps(result.as_dict()))
     assert d["gaussian_mi"] == pytest.approx(result.gaussian_mi) and d["flagged"]
     assert d["ci"][1] is None

@@ -273,7 +273,8 @@ def _head(result):
     """How the summary starts: the estimate and its interval, or only its low end when
     the interval has no upper end."""
     if result.ci[1] == math.inf:
-        return f"I(X;Y) is at least {result.ci[0]:.2f} nats (95% one-sided; estimate "
+        return (f"I(X;Y) is at least {result.ci[0]:.2f} nats (95% interval "
+                f"{result.ci[0]:.2f} to ∞, estimate {result.mi:.2f}; no upper end: ")
     return f"I(X;Y) ≈ {result.mi:.2f} nats, 95% interval {result.ci[0]:.2f} to "
 
 
@@ -461,7 +462,7 @@ def test_cli_prints_one_line_and_the_exit_status_says_what_it_is(files, capsys):
     assert cli.main(["estimate", files["x.npy"], files["y.csv"], *FAST]) == cli.EXIT_FLAGGED
     out = capsys.readouterr().out.strip()
     assert re.match(r"I\(X;Y\) (≈ [\d.-]+ nats, 95% interval |is at least [\d.-]+ nats \(95% "
-                    r"one-sided; estimate )", out) and out.count("\n") == 0
+                    r"interval [\d.-]+ to ∞, estimate )", out) and out.count("\n") == 0
     assert "(infonce, separable critic, best of 30 steps" in out
     assert "[FLAGGED" in out and "not settled" in out
     # stopped early, nothing to flag: exit 0

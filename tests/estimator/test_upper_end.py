@@ -121,8 +121,9 @@ def test_the_answer_reaches_the_result_summary_and_json(parts, one_sided):
         assert high == math.inf and d["ci"] == [low, None]
         assert "still rises with the rows" in result.one_sided == d["one_sided"]
         assert result.summary().startswith(
-            f"I(X;Y) is at least {low:.2f} nats (95% one-sided; estimate 0.50, no upper end: "
-            "the estimate still rises with the rows (0.20 on parts of them, 0.50 on all")
+            f"I(X;Y) is at least {low:.2f} nats (95% interval {low:.2f} to ∞, estimate 0.50; "
+            "no upper end: the estimate still rises with the rows (0.20 on parts of them, "
+            "0.50 on all")
     else:
         assert math.isfinite(high) and result.one_sided is None and d["one_sided"] is None
         assert result.summary().startswith(f"I(X;Y) ≈ 0.50 nats, 95% interval {low:.2f} to "
