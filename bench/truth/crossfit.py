@@ -7,8 +7,8 @@ train on it worth its trainings?
 Today minimi.estimate scores one critic on its test split (test_fraction = 20% of the
 rows); the critic trained on 64% and chose its checkpoint on 16%. Cross-fitting with
 k folds trains k critics, critic j on the other k − 1 folds (its own validation split
-carved from them), scores fold j with it, and averages the InfoNCE rule's per-row
-terms over all n rows. That cuts the test rows' noise (n rows scored, not n/5) and
+carved from them), scores fold j with it, and averages the InfoNCE rule over all n
+rows. That cuts the test rows' noise (n rows scored, not n/5) and
 averages out which rows a critic trained on, at k trainings instead of one.
 
 For each task (1-D and heavy-tailed, where the developers found that which rows the
@@ -42,13 +42,16 @@ TASKS = {"normal-1x1": lambda: D.sparse_normal(1, 1, 0.5),
 
 
 def crossfit(x, y, settings, folds):
-    """The cross-fitted InfoNCE estimate (nats) and its standard error over rows: k =
-    `folds` critics, each trained as minimi.estimate trains one, on the rows outside
-    its fold, each scoring its fold."""
+    """The cross-fitted estimate (nats) and its standard error: k = `folds` critics,
+    each trained as minimi.estimate trains one, on the rows outside its fold, each
+    scoring its fold. The InfoNCE rule is a mean over rows, so the folds' values
+    weighted by their rows are that mean over all n rows; their bootstrap errors
+    combine alike."""
     s = minimi.Settings.of(settings).check().for_columns(x.shape[1], y.shape[1])
     rng = np.random.default_rng([s.seed, 5])
+    resample = np.random.default_rng([s.seed, 6])        # the bootstrap's own draws
     parts = np.array_split(rng.permutation(len(x)), folds)
-    terms = []
+    values, errors = [], []
     for j, test in enumerate(parts):
         rest = rng.permutation(np.concatenate(parts[:j] + parts[j + 1:]))
         n_val = int(round(len(rest) * s.validation_fraction))
@@ -60,13 +63,13 @@ def crossfit(x, y, settings, folds):
         data = recipe.Prepared(splits, [], [])
         run = train(data, s, rng, None, time.perf_counter())
         if run.rule != "infonce":
-            raise commandline.BadInput(f"cross-fitting here averages the InfoNCE rule's row "
-                                       f"terms; bound {s.bound} is scored by {run.rule}")
+            raise commandline.BadInput(f"cross-fitting here averages the InfoNCE rule over "
+                                       f"rows; bound {s.bound} is scored by {run.rule}")
         scores = data.scores(run.model, "test", s, rng)
-        row = np.logaddexp(scores.a, scores.b + math.log(scores.m)) - math.log(scores.m + 1)
-        terms.append(scores.a - row)
-    terms = np.concatenate(terms)
-    return float(terms.mean()), float(terms.std(ddof=1) / math.sqrt(len(terms)))
+        values.append(scores.value(run.rule))
+        errors.append(scores.bootstrap_stderr(run.rule, resample))
+    weights = np.array([len(p) for p in parts]) / len(x)
+    return float(weights @ values), float(math.sqrt(weights ** 2 @ np.square(errors)))
 
 
 def one_run(task, seed, rows, folds):
