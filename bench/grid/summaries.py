@@ -199,6 +199,10 @@ def estimate_points(ax, runs, color, label):
 
 # ---- what the answers said: two-sided, one-sided ("at least"), flagged -------------------------
 
+ANSWERS_NOTE = ("Two-sided: an interval, unflagged; one-sided: \"at least\" its low end, "
+                "unflagged (the estimate still rose with the rows); flagged, or no estimate. "
+                "The goal: no miss with neither a flag nor a one-sided answer, flagged + "
+                "one-sided at most 20%, two-sided intervals holding the truth in ≥ 95%.")
 ANSWER_HEADERS = ("estimates", "two-sided", "two-sided holding the truth", "one-sided",
                   "one-sided holding the truth", "flagged or none", "flagged + one-sided",
                   "misses with neither")
@@ -228,14 +232,16 @@ def answer_columns(runs):
     two = [r for k, r in kinds if k == "two-sided"]
     one = [r for k, r in kinds if k == "one-sided"]
     flagged = sum(1 for k, _ in kinds if k in ("flagged", "none"))
-
-    def share(part, whole):
-        return f"{part}/{whole} ({part / whole:.0%})" if whole else "—"
     two_held = sum(holds(r["final"], r["config"]["truth"]) for r in two)
     one_held = sum(holds(r["final"], r["config"]["truth"]) for r in one)
     return (str(len(runs)), str(len(two)), share(two_held, len(two)), str(len(one)),
             share(one_held, len(one)), str(flagged), share(flagged + len(one), len(runs)),
             str(len(two) - two_held))
+
+
+def share(part, whole):
+    """'part/whole (p%)', or '—' when there is no whole."""
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else "—"
 
 
 def answers_table(groups, key_headers):

@@ -330,11 +330,8 @@ def answers(runs, samples):
     for r in mine:
         groups.setdefault(task_family(r["config"]["task"]), []).append(r)
     keyed = [((fam,), groups[fam]) for fam in order if fam in groups]
-    return ([f"### minimi's answers, {samples} samples", "",
-             "Two-sided (an interval, unflagged), one-sided (\"at least\" its low end, "
-             "unflagged: the estimate still rose with the rows) or flagged, per task family. "
-             "The goal: no miss with neither, flagged + one-sided at most 20%, two-sided "
-             "holding the truth in ≥ 95%.", ""]
+    return ([f"### minimi's answers per task family, {samples} samples", "",
+             summaries.ANSWERS_NOTE, ""]
             + summaries.answers_table(keyed, ("task family",)) + [""])
 
 

@@ -334,18 +334,13 @@ def answers_table(runs):
     by_bound = grouped(lambda r: (family.get(r["loss"], r["loss"]), r["config"]["samples"]),
                        lambda k: (order.index(k[0]) if k[0] in order else len(order), k))
     by_task = grouped(lambda r: (r["config"]["family"], r["config"]["samples"]), lambda k: k)
-    return (["## The answers: two-sided, one-sided, flagged", "",
-             "An answer is two-sided (an interval, unflagged), one-sided (\"at least\" its low "
-             "end, unflagged: the estimate still rose with the rows) or flagged (or no "
-             "estimate). The goal: no miss with neither a flag nor a one-sided answer, flagged "
-             "+ one-sided at most 20%, two-sided intervals holding the truth in ≥ 95%.", ""]
+    return (["## The answers: two-sided, one-sided, flagged", "", summaries.ANSWERS_NOTE, ""]
             + summaries.answers_table(by_bound, ("bound family", "rows")) + [""]
             + summaries.answers_table(by_task, ("task family", "rows")) + [""])
 
 
 def _share(finals, key):
-    hits = sum(1 for f in finals if f[key])
-    return f"{hits}/{len(finals)} ({hits / len(finals):.0%})" if finals else "—"
+    return summaries.share(sum(1 for f in finals if f[key]), len(finals))
 
 
 def _figure(runs, out, samples, marginals):
